@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A thin wrapper over the ``docker`` command line for the collection's modules.
+
+The command line is used instead of a Python SDK so that the modules need nothing on the target
+beyond the engine's own client. Every function takes a ``DockerCLI`` whose ``run`` has the
+signature of ``AnsibleModule.run_command``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import subprocess
+
+
+class DockerError(Exception):
+    pass
+
+
+class DockerCLI(object):
+    def __init__(self, run, binary='docker', host=None):
+        self._run = run
+        self.binary = binary
+        self.host = host
+
+    def _base(self):
+        cmd = [self.binary]
+        if self.host:
+            cmd += ['--host', self.host]
+        return cmd
+
+    def run(self, args, check=True, data=None):
+        kwargs = {}
+        if data is not None:
+            kwargs['data'] = data
+            kwargs['binary_data'] = True
+        rc, out, err = self._run(self._base() + list(args), **kwargs)
+        if check and rc != 0:
+            raise DockerError('docker %s failed (rc=%s): %s' % (' '.join(args[:2]), rc, (err or out).strip()))
+        return rc, out, err
+
+    # -- engine -----------------------------------------------------------------------------
+    def ping(self):
+        rc, out, err = self.run(['version', '--format', '{{.Server.Version}}'], check=False)
+        if rc != 0:
+            raise DockerError(
+                'the Docker engine does not answer (%s); start it, for example with '
+                "'make setup' or 'systemctl start docker'" % (err or out).strip())
+        return out.strip()
+
+    # -- images -----------------------------------------------------------------------------
+    def image_ids(self, filters=None, all_images=False):
+        args = ['image', 'ls', '--quiet', '--no-trunc']
+        if all_images:
+            args.append('--all')
+        for f in filters or []:
+            args += ['--filter', f]
+        rc, out, err = self.run(args)
+        ids = []
+        for line in out.splitlines():
+            line = line.strip()
+            if line and line not in ids:
+                ids.append(line)
+        return ids
+
+    def inspect_images(self, refs):
+        if not refs:
+            return []
+        rc, out, err = self.run(['image', 'inspect'] + list(refs), check=False)
+        if rc != 0:
+            # Inspect them one by one so that a vanished image does not hide the others.
+            found = []
+            for ref in refs:
+                rc, out, err = self.run(['image', 'inspect', ref], check=False)
+                if rc == 0:
+                    found.extend(json.loads(out))
+            return found
+        return json.loads(out)
+
+    def inspect_image(self, ref):
+        found = self.inspect_images([ref])
+        return found[0] if found else None
+
+    def tag(self, source, target):
+        self.run(['image', 'tag', source, target])
+
+    def remove_image(self, ref, force=False):
+        args = ['image', 'rm']
+        if force:
+            args.append('--force')
+        self.run(args + [ref])
+
+    # -- containers -------------------------------------------------------------------------
+    def container_ids(self, filters=None, all_containers=True):
+        args = ['container', 'ls', '--quiet', '--no-trunc']
+        if all_containers:
+            args.append('--all')
+        for f in filters or []:
+            args += ['--filter', f]
+        rc, out, err = self.run(args)
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def inspect_containers(self, refs):
+        if not refs:
+            return []
+        rc, out, err = self.run(['container', 'inspect'] + list(refs), check=False)
+        if rc != 0:
+            found = []
+            for ref in refs:
+                rc, out, err = self.run(['container', 'inspect', ref], check=False)
+                if rc == 0:
+                    found.extend(json.loads(out))
+            return found
+        return json.loads(out)
+
+    def containers_by_image(self):
+        """Map image id -> list of container names (running or not) created from it."""
+        result = {}
+        for c in self.inspect_containers(self.container_ids()):
+            result.setdefault(c.get('Image'), []).append(c.get('Name', '').lstrip('/'))
+        return result
+
+    # -- import -----------------------------------------------------------------------------
+    def import_tree(self, root, reference, changes=None, message=None):
+        """``tar -C root -c . | docker import - reference``; returns the new image id."""
+        tar_cmd = ['tar', '-C', root, '--numeric-owner', '--xattrs', '-c', '.']
+        imp_cmd = self._base() + ['image', 'import']
+        for change in changes or []:
+            imp_cmd += ['--change', change]
+        if message:
+            imp_cmd += ['--message', message]
+        imp_cmd += ['-', reference]
+        tar = subprocess.Popen(tar_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            imp = subprocess.Popen(imp_cmd, stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            tar.stdout.close()
+            out, err = imp.communicate()
+        finally:
+            tar_err = tar.stderr.read()
+            tar.stderr.close()
+            tar.wait()
+        if tar.returncode != 0:
+            raise DockerError('tar of the root filesystem failed: %s' % tar_err.decode('utf-8', 'replace').strip())
+        if imp.returncode != 0:
+            raise DockerError('docker import failed: %s' % err.decode('utf-8', 'replace').strip())
+        return out.decode('utf-8').strip()
+
+
+def label_change(labels):
+    """``--change`` instructions for ``docker import`` that set ``labels``."""
+    return ['LABEL %s=%s' % (key, json.dumps(str(value))) for key, value in sorted(labels.items())]

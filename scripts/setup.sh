@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a Debian 12 machine, run as root by `make setup`.
+#
+#  1. installs the Debian packages the project needs (only those missing);
+#  2. starts the Docker engine when none answers (scripts/ensure-docker.sh);
+#  3. creates .venv with the pinned Python dependencies (requirements.txt), re-installing only
+#     when requirements.txt changed;
+#  4. links the checkout as .collections/ansible_collections/poscloud/fleet so Ansible finds the
+#     collection by its name.
+# A second run on a ready machine only checks, and takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+packages=(
+  docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
+  iproute2 openssh-client sqlite3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages present"
+fi
+
+scripts/ensure-docker.sh
+
+python=${PYTHON:-python3}
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating .venv with the pinned Python dependencies (requirements.txt)"
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" >"$stamp"
+else
+  echo "setup: .venv matches requirements.txt"
+fi
+
+link=.collections/ansible_collections/poscloud/fleet
+if [ "$(readlink "$link" 2>/dev/null)" != "$root" ]; then
+  mkdir -p "$(dirname "$link")"
+  ln -sfn "$root" "$link"
+  echo "setup: linked the checkout as the collection poscloud.fleet ($link)"
+fi
+
+# ansible-test looks for a pip bootstrap script it would otherwise download; give it one that
+# uses the interpreter's own ensurepip (see tests/sanity/README.md).
+scripts/ansible-test-offline.sh --prepare-only
+
+echo "setup: ready"
