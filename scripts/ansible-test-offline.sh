@@ -15,7 +15,8 @@ root=$(pwd)
 cache=~/.ansible/test/cache
 mkdir -p "$cache"
 # One stand-in serves every pip version ansible-test may ask for.
-for v in $(grep -hoE "pip='[0-9.]+'" .venv/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | grep -oE '[0-9][0-9.]*[0-9]' | sort -u); do
+grep -hoE "pip='[0-9.]+'" .venv/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+  | grep -oE '[0-9][0-9.]*[0-9]' | sort -u | while read -r v; do
   target="$cache/get_pip_${v//./_}.py"
   cmp -s scripts/get_pip_offline.py "$target" 2>/dev/null || cp scripts/get_pip_offline.py "$target"
 done

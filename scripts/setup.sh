@@ -14,7 +14,7 @@ root=$(pwd)
 
 packages=(
   docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
-  iproute2 openssh-client sqlite3
+  iproute2 openssh-client sqlite3 shellcheck
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -29,8 +29,9 @@ description:
     that can be followed with C(tail -f) while the module runs.
   - Only Debian-family suites are built. Images for other distributions are not supported.
 author:
-  - poscloud.fleet maintainers
+  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:
@@ -256,6 +257,13 @@ built:
   description: Whether a root filesystem was bootstrapped and imported in this run.
   returned: always
   type: bool
+action:
+  description:
+    - What the inputs call for, also in check mode. C(build) when no image carries the input hash
+      (or I(force) is set), C(tag) when one does but lacks a wanted tag, C(none) otherwise.
+  returned: always
+  type: str
+  sample: none
 patch_level:
   description: Newest C(Date) among the Release files of the package indices used, ISO 8601 UTC.
   returned: success
@@ -374,7 +382,7 @@ class MediaBuilder(object):
         p = module.params
         self.p = p
         self.docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
-        self.result = {'changed': False, 'built': False}
+        self.result = {'changed': False, 'built': False, 'action': 'none'}
         self.progress = None
 
     def fail(self, msg, **kwargs):
@@ -652,6 +660,7 @@ class MediaBuilder(object):
                 with open(manifest_path) as f:
                     self.result['manifest'] = json.load(f)
             if missing:
+                self.result['action'] = 'tag'
                 self.result['changed'] = True
                 self.result['diff'] = {'before': {'tags': sorted(existing.get('RepoTags') or [])},
                                        'after': {'tags': sorted(set((existing.get('RepoTags') or []) + missing))}}
@@ -661,6 +670,7 @@ class MediaBuilder(object):
                     self.result['image']['tags'] = sorted(set(self.result['image']['tags'] + missing))
                 self.result['msg'] = 'image with input hash %s exists; tagged %s' % (self.short, ', '.join(missing))
             else:
+                self.result['action'] = 'none'
                 self.result['msg'] = 'image with input hash %s exists; nothing to build' % self.short
             self.module.exit_json(**self.result)
 
@@ -672,6 +682,7 @@ class MediaBuilder(object):
             'after': {'reference': self.reference, 'input_hash': self.hash},
         }
         self.result['changed'] = True
+        self.result['action'] = 'build'
         if self.module.check_mode:
             self.result['msg'] = 'would build %s (input hash %s) from %s %s' % (
                 self.reference, self.short, self.mirror, p['suite'])

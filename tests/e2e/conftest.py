@@ -1,0 +1,65 @@
+"""Helpers for the end-to-end tests: they drive the real playbooks and modules against the lab."""
+import json
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, '.venv', 'bin')
+LAB = os.path.join(ROOT, 'inventories', 'lab')
+
+
+def ansible_env(**extra):
+    env = dict(os.environ)
+    env.update({
+        'PATH': BIN + os.pathsep + env.get('PATH', ''),
+        'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
+        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
+        'ANSIBLE_NOCOLOR': '1',
+    })
+    env.update(extra)
+    return env
+
+
+def _json(out):
+    return json.JSONDecoder().raw_decode(out[out.index('{'):])[0]
+
+
+class Lab(object):
+    root = ROOT
+
+    def module(self, name, args, check=False, host='lab_build'):
+        """Run one module on a lab host; returns the module's result dict."""
+        cmd = [os.path.join(BIN, 'ansible'), host, '-i', LAB, '-m', name, '-a', json.dumps(args)]
+        if check:
+            cmd.append('--check')
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True)
+        data = _json(proc.stdout)
+        return data['plays'][0]['tasks'][0]['hosts'][host]
+
+    def playbook(self, playbook, *args, **extra_env):
+        """Run a playbook with the JSON callback; returns (rc, parsed output)."""
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, playbook)] + list(args)
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**extra_env), capture_output=True, text=True)
+        return proc.returncode, _json(proc.stdout)
+
+    @staticmethod
+    def docker(*args):
+        return subprocess.run(['docker'] + list(args), capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope='session')
+def lab():
+    return Lab()
+
+
+def task_results(output, name_part):
+    """All host results of the tasks whose name contains ``name_part``."""
+    found = []
+    for play in output['plays']:
+        for task in play['tasks']:
+            if name_part in task['task']['name']:
+                found.extend(task['hosts'].values())
+    return found

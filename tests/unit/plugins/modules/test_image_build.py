@@ -1,0 +1,144 @@
+"""Module-level tests of image_build with the docker client and the build replaced by fakes."""
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.poscloud.fleet.plugins.modules import image_build
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super(Exit, self).__init__(kind)
+        self.kind = kind
+        self.result = result
+
+
+@pytest.fixture(autouse=True)
+def capture(monkeypatch):
+    def exit_json(self, **kw):
+        raise Exit('exit', kw)
+
+    def fail_json(self, **kw):
+        raise Exit('fail', kw)
+    monkeypatch.setattr(image_build.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(image_build.AnsibleModule, 'fail_json', fail_json)
+
+
+class Engine(object):
+    """Answers the docker commands the module runs, from a list of images."""
+
+    def __init__(self, images=None):
+        self.images = images or []
+        self.calls = []
+
+    def __call__(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        if cmd[0] == 'dpkg':
+            return 0, 'amd64\n', ''
+        args = cmd[1:]
+        if args[:1] == ['version']:
+            return 0, '20.10.24\n', ''
+        if args[:2] == ['image', 'ls']:
+            want = [a.split('=', 1)[1] for a in args if a.startswith('label=')]
+            found = [i['Id'] for i in self.images
+                     if all(i['Config']['Labels'].get(w.split('=', 1)[0]) == w.split('=', 1)[1] for w in want)]
+            return 0, '\n'.join(found), ''
+        if args[:2] == ['image', 'inspect']:
+            found = [i for i in self.images if i['Id'] in args[2:] or set(i['RepoTags']) & set(args[2:])]
+            return (0, json.dumps(found), '') if found else (1, '[]', 'No such image')
+        if args[:2] == ['image', 'tag']:
+            for i in self.images:
+                if i['Id'] == args[2]:
+                    i['RepoTags'].append(args[3])
+            return 0, '', ''
+        raise AssertionError('unexpected command %r' % (cmd,))
+
+
+def run(monkeypatch, engine, check_mode=False, **args):
+    monkeypatch.setattr(image_build.AnsibleModule, 'run_command', lambda self, cmd, **kw: engine(cmd, **kw))
+    params = dict(name='poscloud/media', packages=['python3'], mirror='http://m.example.test/debian',
+                  apt_sources=[], security_updates=False, keyring=__file__)
+    params.update(args)
+    if check_mode:
+        params['_ansible_check_mode'] = True
+    with patch_module_args(params):
+        with pytest.raises(Exit) as e:
+            image_build.main()
+    return e.value
+
+
+def planned_hash(monkeypatch, **args):
+    result = run(monkeypatch, Engine(), check_mode=True, **args).result
+    return result['input_hash']
+
+
+def test_check_mode_plans_a_build_without_touching_the_engine(monkeypatch, tmp_path):
+    engine = Engine()
+    out = run(monkeypatch, engine, check_mode=True, work_dir=str(tmp_path))
+    assert out.kind == 'exit'
+    assert out.result['changed'] is True and out.result['action'] == 'build'
+    assert out.result['diff']['after']['input_hash'] == out.result['input_hash']
+    assert 'would build poscloud/media:latest' in out.result['msg']
+    assert not [c for c in engine.calls if c[1:3] in (['image', 'import'], ['image', 'tag'])]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_hash_is_a_no_op(monkeypatch):
+    h = planned_hash(monkeypatch)
+    labels = {'poscloud.fleet.input-hash': h, 'poscloud.fleet.patch-level': '2026-01-01T00:00:00Z'}
+    engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest', 'poscloud/media:' + h[:12]],
+                      'Config': {'Labels': labels}}])
+    out = run(monkeypatch, engine)
+    assert out.kind == 'exit'
+    assert out.result['changed'] is False and out.result['action'] == 'none'
+    assert out.result['patch_level'] == '2026-01-01T00:00:00Z'
+    assert not [c for c in engine.calls if c[1:3] == ['image', 'tag']]
+
+
+def test_existing_hash_under_another_name_is_tagged(monkeypatch):
+    h = planned_hash(monkeypatch, name='pos/other')
+    engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
+                      'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
+    out = run(monkeypatch, engine, name='pos/other')
+    assert out.result['changed'] is True and out.result['action'] == 'tag'
+    tagged = [c[4] for c in engine.calls if c[1:3] == ['image', 'tag']]
+    assert tagged == ['pos/other:latest', 'pos/other:' + h[:12]]
+
+
+def test_force_plans_a_rebuild_even_when_the_hash_exists(monkeypatch):
+    h = planned_hash(monkeypatch)
+    engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
+                      'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
+    out = run(monkeypatch, engine, check_mode=True, force=True)
+    assert out.result['action'] == 'build'
+    assert out.result['diff']['before']['input_hash'] == h
+
+
+@pytest.mark.parametrize('args,field', [
+    ({'name': 'Bad Name'}, 'name: '),
+    ({'tag': '-x'}, 'tag: '),
+    ({'suite': 'nosuchsuite'}, "suite: 'nosuchsuite' is not a suite debootstrap knows"),
+    ({'packages': ['ok', 'NOT_OK']}, 'packages: '),
+    ({'mirror': 'ftp://m.example.test/debian'}, 'mirror: '),
+    ({'keyring': '/nonexistent/keyring.gpg'}, 'keyring: '),
+    ({'files': [{'dest': 'relative/path', 'content': 'x'}]}, 'files[0].dest: '),
+    ({'files': [{'dest': '/etc/x', 'content': 'x', 'src': '/etc/hostname'}]}, 'files[0]: '),
+    ({'files': [{'dest': '/etc/x', 'content': 'x', 'mode': 'rw'}]}, 'files[0].mode: '),
+    ({'mirror': None}, 'mirror: none given'),
+])
+def test_bad_input_fails_before_any_engine_call(monkeypatch, args, field):
+    engine = Engine()
+    out = run(monkeypatch, engine, **args)
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith(field) or field in out.result['msg']
+    assert [c for c in engine.calls if c[0] != 'dpkg'] == []
+
+
+def test_mirror_defaults_to_the_apt_sources(monkeypatch, tmp_path):
+    sources = tmp_path / 'debian.sources'
+    sources.write_text('Types: deb\nURIs: http://apt.example.test/debian/\nSuites: bookworm\nComponents: main\n')
+    out = run(monkeypatch, Engine(), check_mode=True, mirror=None, apt_sources=[str(tmp_path)])
+    assert out.result['mirror'] == 'http://apt.example.test/debian'
+    assert out.result['inputs']['mirror'] == 'http://apt.example.test/debian'
