@@ -257,7 +257,7 @@ built:
   description: Whether a root filesystem was bootstrapped and imported in this run.
   returned: always
   type: bool
-action:
+plan:
   description:
     - What the inputs call for, also in check mode. C(build) when no image carries the input hash
       (or I(force) is set), C(tag) when one does but lacks a wanted tag, C(none) otherwise.
@@ -382,7 +382,7 @@ class MediaBuilder(object):
         p = module.params
         self.p = p
         self.docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
-        self.result = {'changed': False, 'built': False, 'action': 'none'}
+        self.result = {'changed': False, 'built': False, 'plan': 'none'}
         self.progress = None
 
     def fail(self, msg, **kwargs):
@@ -660,7 +660,7 @@ class MediaBuilder(object):
                 with open(manifest_path) as f:
                     self.result['manifest'] = json.load(f)
             if missing:
-                self.result['action'] = 'tag'
+                self.result['plan'] = 'tag'
                 self.result['changed'] = True
                 self.result['diff'] = {'before': {'tags': sorted(existing.get('RepoTags') or [])},
                                        'after': {'tags': sorted(set((existing.get('RepoTags') or []) + missing))}}
@@ -670,7 +670,7 @@ class MediaBuilder(object):
                     self.result['image']['tags'] = sorted(set(self.result['image']['tags'] + missing))
                 self.result['msg'] = 'image with input hash %s exists; tagged %s' % (self.short, ', '.join(missing))
             else:
-                self.result['action'] = 'none'
+                self.result['plan'] = 'none'
                 self.result['msg'] = 'image with input hash %s exists; nothing to build' % self.short
             self.module.exit_json(**self.result)
 
@@ -682,7 +682,7 @@ class MediaBuilder(object):
             'after': {'reference': self.reference, 'input_hash': self.hash},
         }
         self.result['changed'] = True
-        self.result['action'] = 'build'
+        self.result['plan'] = 'build'
         if self.module.check_mode:
             self.result['msg'] = 'would build %s (input hash %s) from %s %s' % (
                 self.reference, self.short, self.mirror, p['suite'])

@@ -50,7 +50,7 @@ def test_build_media_twice_is_a_no_op_with_labels_and_a_full_manifest(lab):
     stats = out['stats']['lab_build']
     assert stats['changed'] == 0 and stats['failures'] == 0
     plans = task_results(out, 'Plan ')
-    assert plans and all(p['action'] == 'none' for p in plans)
+    assert plans and all(p['plan'] == 'none' for p in plans)
     builds = task_results(out, 'Build the image')
     assert builds and all(b.get('skipped') for b in builds)
 
@@ -73,6 +73,6 @@ def test_check_mode_of_a_new_input_builds_nothing(lab, tmp_path):
     result = lab.module('poscloud.fleet.image_build', {
         'name': BAD_REPO, 'packages': ['python3', 'rsync'], 'labels': {'poscloud.fleet.test': 'e2e-bad-input'},
         'work_dir': str(tmp_path / 'work')}, check=True)
-    assert result['changed'] is True and result['action'] == 'build'
+    assert result['changed'] is True and result['plan'] == 'build'
     assert 'would build' in result['msg']
     assert lab.docker('image', 'ls', '-q', '--filter', 'reference=%s' % BAD_REPO).split() == []

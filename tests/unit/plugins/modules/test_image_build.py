@@ -78,7 +78,7 @@ def test_check_mode_plans_a_build_without_touching_the_engine(monkeypatch, tmp_p
     engine = Engine()
     out = run(monkeypatch, engine, check_mode=True, work_dir=str(tmp_path))
     assert out.kind == 'exit'
-    assert out.result['changed'] is True and out.result['action'] == 'build'
+    assert out.result['changed'] is True and out.result['plan'] == 'build'
     assert out.result['diff']['after']['input_hash'] == out.result['input_hash']
     assert 'would build poscloud/media:latest' in out.result['msg']
     assert not [c for c in engine.calls if c[1:3] in (['image', 'import'], ['image', 'tag'])]
@@ -92,7 +92,7 @@ def test_existing_hash_is_a_no_op(monkeypatch):
                       'Config': {'Labels': labels}}])
     out = run(monkeypatch, engine)
     assert out.kind == 'exit'
-    assert out.result['changed'] is False and out.result['action'] == 'none'
+    assert out.result['changed'] is False and out.result['plan'] == 'none'
     assert out.result['patch_level'] == '2026-01-01T00:00:00Z'
     assert not [c for c in engine.calls if c[1:3] == ['image', 'tag']]
 
@@ -102,7 +102,7 @@ def test_existing_hash_under_another_name_is_tagged(monkeypatch):
     engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
                       'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
     out = run(monkeypatch, engine, name='pos/other')
-    assert out.result['changed'] is True and out.result['action'] == 'tag'
+    assert out.result['changed'] is True and out.result['plan'] == 'tag'
     tagged = [c[4] for c in engine.calls if c[1:3] == ['image', 'tag']]
     assert tagged == ['pos/other:latest', 'pos/other:' + h[:12]]
 
@@ -112,7 +112,7 @@ def test_force_plans_a_rebuild_even_when_the_hash_exists(monkeypatch):
     engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
                       'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
     out = run(monkeypatch, engine, check_mode=True, force=True)
-    assert out.result['action'] == 'build'
+    assert out.result['plan'] == 'build'
     assert out.result['diff']['before']['input_hash'] == h
 
 
