@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of OS media builds, side by side with `docker build` of an equivalent Dockerfile.
 
 Measured in one run, on this machine:
@@ -79,12 +78,12 @@ def main():
         module_env = dict(env, PYTHONPATH=os.path.join(ROOT, '.collections'))
         module = os.path.join(ROOT, 'plugins/modules/image_build.py')
         alone = []
-        for _ in range(REPEAT):
+        for dummy in range(REPEAT):
             t, out = timed([sys.executable, module, args_file], env=module_env)
             assert '"changed": false' in out, out
             alone.append(t)
         adhoc = []
-        for _ in range(REPEAT):
+        for dummy in range(REPEAT):
             t, out = timed(['ansible', 'lab_build', '-i', os.path.join(ROOT, 'inventories/lab'),
                             '-m', 'poscloud.fleet.image_build', '-a', json.dumps(args)], env=env, cwd=ROOT)
             assert '"changed": false' in out, out
@@ -119,26 +118,26 @@ def main():
                     'LABEL poscloud.fleet.bench-dockerfile=%s %s\n'
                     'CMD ["/bin/bash"]\n' % (' '.join(PACKAGES), RUN_ID, labels))
         ref = '%s:%s' % (DOCKER_REPO, RUN_ID)
-        t_dcold, _ = timed(['docker', 'build', '-q', '-t', ref, ctx])
+        t_dcold, dummy = timed(['docker', 'build', '-q', '-t', ref, ctx])
         figures.append(('docker build, equivalent Dockerfile, cold', t_dcold,
                         'after an untimed debootstrap of the minbase root'))
         warm = []
-        for _ in range(REPEAT):
-            t, _ = timed(['docker', 'build', '-q', '-t', ref, ctx])
+        for dummy in range(REPEAT):
+            t, dummy = timed(['docker', 'build', '-q', '-t', ref, ctx])
             warm.append(t)
         t_dwarm = statistics.median(warm)
         figures.append(('docker build, equivalent Dockerfile, warm cache (median of %d)' % REPEAT, t_dwarm,
                         'legacy builder; context %d MB' % (os.path.getsize(os.path.join(ctx, 'rootfs.tar')) // 2**20)))
     finally:
-        subprocess.run(['docker', 'image', 'rm', '--force', '%s:latest' % BENCH_REPO], capture_output=True)
+        subprocess.run(['docker', 'image', 'rm', '--force', '%s:latest' % BENCH_REPO], capture_output=True, check=False)
         ids = subprocess.run(['docker', 'image', 'ls', '-q', '--filter', 'label=poscloud.fleet.bench=%s' % RUN_ID],
-                             capture_output=True, text=True).stdout.split()
+                             capture_output=True, text=True, check=False).stdout.split()
         ids += subprocess.run(['docker', 'image', 'ls', '-q', '--filter', 'label=poscloud.fleet.bench-dockerfile=%s' % RUN_ID],
-                              capture_output=True, text=True).stdout.split()
+                              capture_output=True, text=True, check=False).stdout.split()
         if ids:
-            subprocess.run(['docker', 'image', 'rm', '--force'] + sorted(set(ids)), capture_output=True)
-        subprocess.run(['docker', 'builder', 'prune', '--force'], capture_output=True)
-        subprocess.run(['rm', '-rf', scratch])
+            subprocess.run(['docker', 'image', 'rm', '--force'] + sorted(set(ids)), capture_output=True, check=False)
+        subprocess.run(['docker', 'builder', 'prune', '--force'], capture_output=True, check=False)
+        subprocess.run(['rm', '-rf', scratch], check=False)
 
     print()
     print('OS media build benchmark (%d cores, run %s)' % (os.cpu_count(), RUN_ID))

@@ -71,8 +71,8 @@ def removal_blockers(selected, all_summaries):
     blockers = []
     for s in selected:
         if s['containers']:
-            blockers.append((s, 'used by container%s %s' % ('s' if len(s['containers']) > 1 else '',
-                                                             ', '.join(s['containers']))))
+            plural = 's' if len(s['containers']) > 1 else ''
+            blockers.append((s, 'used by container%s %s' % (plural, ', '.join(s['containers']))))
         elif s['id'] in newest_ids:
             blockers.append((s, 'the newest snapshot of store %s' % newest_ids[s['id']]))
     return blockers

@@ -35,14 +35,14 @@ class Lab(object):
         cmd = [os.path.join(BIN, 'ansible'), host, '-i', LAB, '-m', name, '-a', json.dumps(args)]
         if check:
             cmd.append('--check')
-        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False)
         data = _json(proc.stdout)
         return data['plays'][0]['tasks'][0]['hosts'][host]
 
     def playbook(self, playbook, *args, **extra_env):
         """Run a playbook with the JSON callback; returns (rc, parsed output)."""
         cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, playbook)] + list(args)
-        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**extra_env), capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**extra_env), capture_output=True, text=True, check=False)
         return proc.returncode, _json(proc.stdout)
 
     @staticmethod
