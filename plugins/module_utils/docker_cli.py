@@ -12,8 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import io
 import json
 import subprocess
+import tarfile
 
 
 class DockerError(Exception):
@@ -122,6 +124,22 @@ class DockerCLI(object):
         for c in self.inspect_containers(self.container_ids()):
             result.setdefault(c.get('Image'), []).append(c.get('Name', '').lstrip('/'))
         return result
+
+    def read_file(self, image, path):
+        """Content of one file of an image (bytes), read through a container that never starts."""
+        rc, out, err = self.run(['container', 'create', '--entrypoint', '/bin/true', image])
+        cid = out.strip()
+        try:
+            proc = subprocess.Popen(self._base() + ['container', 'cp', '%s:%s' % (cid, path), '-'],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            data, err = proc.communicate()
+            if proc.returncode != 0:
+                raise DockerError('reading %s from %s failed: %s' % (path, image, err.decode('utf-8', 'replace').strip()))
+        finally:
+            self.run(['container', 'rm', '--force', cid], check=False)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.next()
+            return tar.extractfile(member).read()
 
     # -- import -----------------------------------------------------------------------------
     def import_tree(self, root, reference, changes=None, message=None):

@@ -270,8 +270,11 @@ patch_level:
   type: str
   sample: '2026-11-21T09:12:44Z'
 manifest:
-  description: Every installed package of the image.
-  returned: success
+  description:
+    - Every installed package of the image.
+    - When the image already existed, the manifest is returned only with I(evidence_dir); it is read
+      from there, or from the image's own package database and then written there.
+  returned: when an image was built, or with I(evidence_dir)
   type: list
   elements: dict
   sample: [{name: base-files, version: 12.4+deb12u8, architecture: amd64}]
@@ -280,8 +283,8 @@ manifest_digest:
   returned: success
   type: str
 manifest_path:
-  description: Where the manifest JSON was written.
-  returned: when I(evidence_dir) is set
+  description: Where the manifest JSON is.
+  returned: when I(evidence_dir) is set, except in check mode when it does not exist yet
   type: str
 phases:
   description: The build's phases with their durations in seconds.
@@ -654,11 +657,7 @@ class MediaBuilder(object):
                 patch_level=labels.get(LABEL_PREFIX + 'patch-level'),
                 manifest_digest=labels.get(LABEL_PREFIX + 'manifest-digest'),
             )
-            manifest_path = self.existing_manifest()
-            if manifest_path:
-                self.result['manifest_path'] = manifest_path
-                with open(manifest_path) as f:
-                    self.result['manifest'] = json.load(f)
+            self.existing_manifest(existing)
             if missing:
                 self.result['plan'] = 'tag'
                 self.result['changed'] = True
@@ -722,11 +721,29 @@ class MediaBuilder(object):
                                self.reference, self.short, sum(ph['seconds'] for ph in self.progress.phases)))
         self.module.exit_json(**self.result)
 
-    def existing_manifest(self):
+    def existing_manifest(self, image):
+        """Return the manifest of an existing image; with evidence_dir, write it there if it is missing.
+
+        The manifest is read from the image's own dpkg status, so a checkout or host that did not build
+        the image still gets its evidence.
+        """
         if not self.p['evidence_dir']:
-            return None
+            return
         path = os.path.join(self.p['evidence_dir'], self.p['name'].replace('/', '_'), self.hash, 'manifest.json')
-        return path if os.path.isfile(path) else None
+        if os.path.isfile(path):
+            with open(path) as f:
+                self.result.update(manifest=json.load(f), manifest_path=path)
+            return
+        if self.module.check_mode:
+            return
+        status = self.docker.read_file(image['Id'], '/var/lib/dpkg/status')
+        manifest = parse_dpkg_status(status.decode('utf-8', 'replace'))
+        self.result['manifest'] = manifest
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        atomic_write(self.module, path, json.dumps(manifest, indent=1, sort_keys=True) + '\n')
+        self.result['manifest_path'] = path
 
 
 def tail(text, lines=15):
