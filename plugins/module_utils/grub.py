@@ -720,8 +720,7 @@ class GrubMenu(object):
     def walk(self, nodes=None):
         for node in self.nodes if nodes is None else nodes:
             yield node
-            for child in self.walk(node.children):
-                yield child
+            yield from self.walk(node.children)
 
     def bootable(self):
         return [n for n in self.walk() if n.kind == 'menuentry']
