@@ -54,6 +54,13 @@ if [ "$(readlink "$link" 2>/dev/null)" != "$root" ]; then
   echo "setup: linked the checkout as the collection poscloud.fleet ($link)"
 fi
 
+# The lab controller's SSH key: support users of lab instances and lab hosts accept it.
+if [ ! -f .state/lab/id_ed25519 ]; then
+  mkdir -p .state/lab
+  ssh-keygen -q -t ed25519 -N '' -C "poscloud-fleet-lab" -f .state/lab/id_ed25519
+  echo "setup: made the lab controller key .state/lab/id_ed25519"
+fi
+
 # ansible-test looks for a pip bootstrap script it would otherwise download; give it one that
 # uses the interpreter's own ensurepip (see tests/sanity/README.md).
 scripts/ansible-test-offline.sh --prepare-only

@@ -477,7 +477,10 @@ class MediaBuilder(object):
 
     # -- existing image -----------------------------------------------------------------------
     def find_existing(self):
-        ids = self.docker.image_ids(filters=['label=%sinput-hash=%s' % (LABEL_PREFIX, self.hash)])
+        # Derived images (store snapshots) inherit their parent's labels; only an image of this
+        # kind that carries the hash is the build.
+        ids = self.docker.image_ids(filters=['label=%sinput-hash=%s' % (LABEL_PREFIX, self.hash),
+                                             'label=%skind=%s' % (LABEL_PREFIX, self.p['kind'])])
         if not ids:
             return None
         images = self.docker.inspect_images(ids)

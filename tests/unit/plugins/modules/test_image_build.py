@@ -87,7 +87,8 @@ def test_check_mode_plans_a_build_without_touching_the_engine(monkeypatch, tmp_p
 
 def test_existing_hash_is_a_no_op(monkeypatch):
     h = planned_hash(monkeypatch)
-    labels = {'poscloud.fleet.input-hash': h, 'poscloud.fleet.patch-level': '2026-01-01T00:00:00Z'}
+    labels = {'poscloud.fleet.input-hash': h, 'poscloud.fleet.kind': 'media',
+              'poscloud.fleet.patch-level': '2026-01-01T00:00:00Z'}
     engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest', 'poscloud/media:' + h[:12]],
                       'Config': {'Labels': labels}}])
     out = run(monkeypatch, engine)
@@ -100,7 +101,7 @@ def test_existing_hash_is_a_no_op(monkeypatch):
 def test_existing_hash_under_another_name_is_tagged(monkeypatch):
     h = planned_hash(monkeypatch, name='pos/other')
     engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
-                      'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
+                      'Config': {'Labels': {'poscloud.fleet.input-hash': h, 'poscloud.fleet.kind': 'media'}}}])
     out = run(monkeypatch, engine, name='pos/other')
     assert out.result['changed'] is True and out.result['plan'] == 'tag'
     tagged = [c[4] for c in engine.calls if c[1:3] == ['image', 'tag']]
@@ -110,7 +111,7 @@ def test_existing_hash_under_another_name_is_tagged(monkeypatch):
 def test_force_plans_a_rebuild_even_when_the_hash_exists(monkeypatch):
     h = planned_hash(monkeypatch)
     engine = Engine([{'Id': 'sha256:abc', 'Created': '1', 'RepoTags': ['poscloud/media:latest'],
-                      'Config': {'Labels': {'poscloud.fleet.input-hash': h}}}])
+                      'Config': {'Labels': {'poscloud.fleet.input-hash': h, 'poscloud.fleet.kind': 'media'}}}])
     out = run(monkeypatch, engine, check_mode=True, force=True)
     assert out.result['plan'] == 'build'
     assert out.result['diff']['before']['input_hash'] == h
@@ -142,3 +143,17 @@ def test_mirror_defaults_to_the_apt_sources(monkeypatch, tmp_path):
     out = run(monkeypatch, Engine(), check_mode=True, mirror=None, apt_sources=[str(tmp_path)])
     assert out.result['mirror'] == 'http://apt.example.test/debian'
     assert out.result['inputs']['mirror'] == 'http://apt.example.test/debian'
+
+
+def test_a_snapshot_that_inherited_the_hash_is_not_the_build(monkeypatch):
+    """Store snapshots inherit the media's labels; they must never be taken for the media itself."""
+    h = planned_hash(monkeypatch)
+    snapshot = {'Id': 'sha256:snap', 'Created': '2', 'RepoTags': ['poscloud/store-1:latest'],
+                'Config': {'Labels': {'poscloud.fleet.input-hash': h, 'poscloud.fleet.kind': 'snapshot'}}}
+    media = {'Id': 'sha256:media', 'Created': '1', 'RepoTags': ['poscloud/media:latest', 'poscloud/media:' + h[:12]],
+             'Config': {'Labels': {'poscloud.fleet.input-hash': h, 'poscloud.fleet.kind': 'media'}}}
+    engine = Engine([snapshot, media])
+    out = run(monkeypatch, engine)
+    assert out.result['image']['id'] == 'sha256:media'
+    assert out.result['plan'] == 'none'
+    assert not [c for c in engine.calls if c[1:3] == ['image', 'tag']]

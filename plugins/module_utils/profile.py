@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of POS application profiles and store ids (pure functions)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import posixpath
+import re
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
+    PACKAGE_NAME_RE,
+    canonical_json,
+    sha256_text,
+)
+
+NAME_RE = re.compile(r'^[a-z][a-z0-9_-]{0,31}$')
+USER_RE = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
+SHA256_RE = re.compile(r'^[0-9a-f]{64}$')
+# Paths a data path may never be (or contain): migrating or deleting them would break the system.
+SYSTEM_PATHS = ('/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/opt', '/proc', '/root', '/run',
+                '/sbin', '/sys', '/tmp', '/usr', '/var', '/home', '/srv', '/mnt', '/media')
+DEFAULT_STORE_ID_PATTERN = r'^[0-9]{8}$'
+
+
+class ProfileError(Exception):
+    """A profile or store id is wrong; the message names the field and the fix."""
+
+
+def validate_store_id(store_id, pattern=DEFAULT_STORE_ID_PATTERN):
+    text = '' if store_id is None else str(store_id)
+    try:
+        ok = re.match(pattern, text) is not None
+    except re.error as e:
+        raise ProfileError('store_id_pattern: %r is not a valid regular expression (%s)' % (pattern, e))
+    if not ok:
+        raise ProfileError('store_id: %r does not match the store id pattern %s; store ids are shop codes '
+                           '(by default 8 digits, for example 12345678)' % (text, pattern))
+    return text
+
+
+def _fail(field, msg):
+    raise ProfileError('%s: %s' % (field, msg))
+
+
+def _list(profile, key, field):
+    value = profile.get(key) or []
+    if not isinstance(value, list):
+        _fail(field, 'must be a list')
+    return value
+
+
+def _abs_path(value, field):
+    if not isinstance(value, str) or not value.startswith('/') or '..' in value.split('/'):
+        _fail(field, '%r must be an absolute path without ".."' % (value,))
+    return posixpath.normpath(value)
+
+
+def _command(value, field):
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    _fail(field, 'must be a command line (a string, or a list of arguments)')
+
+
+def _media(profile):
+    media = profile.get('media')
+    if not isinstance(media, dict):
+        _fail('media', 'is required: a mapping with path (or url) and sha256 of the install media')
+    has_path, has_url = bool(media.get('path')), bool(media.get('url'))
+    if has_path == has_url:
+        _fail('media', 'give exactly one of media.path or media.url')
+    sha = str(media.get('sha256') or '').lower()
+    if not SHA256_RE.match(sha):
+        _fail('media.sha256', 'must be the 64 hex digits of the media file\'s SHA-256 (sha256sum prints it)')
+    out = {'sha256': sha}
+    if has_path:
+        out['path'] = media['path']
+    else:
+        if not re.match(r'^https?://', media['url']):
+            _fail('media.url', '%r must be an http:// or https:// URL' % media['url'])
+        out['url'] = media['url']
+    if media.get('build_from'):
+        out['build_from'] = media['build_from']
+    out['unpack'] = bool(media.get('unpack', True))
+    return out
+
+
+def _users(profile, groups):
+    users = []
+    seen = set()
+    for i, u in enumerate(_list(profile, 'users', 'users')):
+        field = 'users[%d]' % i
+        if not isinstance(u, dict) or not USER_RE.match(str(u.get('name', ''))):
+            _fail(field + '.name', 'a user needs a name of lower-case letters, digits, "_" or "-"')
+        if u['name'] in seen:
+            _fail(field + '.name', 'user %s is listed twice' % u['name'])
+        seen.add(u['name'])
+        for g in u.get('groups') or []:
+            if g not in groups:
+                _fail(field + '.groups', 'group %r is not in the profile\'s groups' % g)
+        entry = {'name': u['name'], 'groups': list(u.get('groups') or []),
+                 'shell': u.get('shell', '/bin/bash'), 'system': bool(u.get('system', False))}
+        if u.get('uid') is not None:
+            entry['uid'] = int(u['uid'])
+        if u.get('home'):
+            entry['home'] = _abs_path(u['home'], field + '.home')
+        users.append(entry)
+    return users
+
+
+def validate_profile(profile):
+    """Check a profile and return it normalised. Raises ProfileError naming the bad field."""
+    if not isinstance(profile, dict):
+        raise ProfileError('profile: must be a mapping (see docs/profiles.md)')
+    name = profile.get('name')
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        _fail('name', '%r must be a short lower-case name such as "demo"' % (name,))
+    version = str(profile.get('version') or '')
+    if not re.match(r'^[0-9A-Za-z][0-9A-Za-z.+~_-]*$', version):
+        _fail('version', 'is required: the application version, for example 1.0.0')
+
+    packages = [str(p) for p in _list(profile, 'packages', 'packages')]
+    bad = [p for p in packages if not PACKAGE_NAME_RE.match(p)]
+    if bad:
+        _fail('packages', '%s not valid Debian package name(s)' % ', '.join(bad))
+
+    groups = []
+    for i, g in enumerate(_list(profile, 'groups', 'groups')):
+        gname = g.get('name') if isinstance(g, dict) else g
+        if not isinstance(gname, str) or not USER_RE.match(gname):
+            _fail('groups[%d]' % i, 'a group needs a name of lower-case letters, digits, "_" or "-"')
+        groups.append(gname)
+    users = _users(profile, groups)
+    user_names = set(u['name'] for u in users) | set(['root'])
+
+    install = []
+    for i, step in enumerate(_list(profile, 'install', 'install')):
+        field = 'install[%d]' % i
+        if isinstance(step, (str, list)):
+            step = {'command': step}
+        if not isinstance(step, dict):
+            _fail(field, 'must be a command or a mapping with command')
+        entry = {'command': _command(step.get('command'), field + '.command')}
+        if step.get('creates'):
+            entry['creates'] = _abs_path(step['creates'], field + '.creates')
+        if step.get('chdir'):
+            entry['chdir'] = _abs_path(step['chdir'], field + '.chdir')
+        install.append(entry)
+    if not install:
+        _fail('install', 'give at least one install step (the commands that install the application from its media)')
+
+    services = []
+    names = set()
+    for i, s in enumerate(_list(profile, 'services', 'services')):
+        field = 'services[%d]' % i
+        if not isinstance(s, dict) or not NAME_RE.match(str(s.get('name', ''))):
+            _fail(field + '.name', 'a service needs a short lower-case name')
+        if s['name'] in names:
+            _fail(field + '.name', 'service %s is listed twice' % s['name'])
+        names.add(s['name'])
+        cmd = _command(s.get('command'), field + '.command')
+        user = s.get('user', 'root')
+        if user not in user_names:
+            _fail(field + '.user', 'user %r is neither root nor one of the profile\'s users' % user)
+        services.append({'name': s['name'], 'command': cmd if isinstance(cmd, list) else ['/bin/sh', '-c', cmd],
+                         'user': user, 'stop_timeout': int(s.get('stop_timeout', 10)),
+                         'env': dict((str(k), str(v)) for k, v in (s.get('env') or {}).items())})
+
+    ports = []
+    for i, p in enumerate(_list(profile, 'ports', 'ports')):
+        if isinstance(p, int):
+            p = {'port': p}
+        field = 'ports[%d]' % i
+        if not isinstance(p, dict) or not isinstance(p.get('port'), int) or not 0 < p['port'] < 65536:
+            _fail(field, 'must be a port number from 1 to 65535 (or a mapping with port and proto)')
+        proto = p.get('proto', 'tcp')
+        if proto not in ('tcp', 'udp'):
+            _fail(field + '.proto', 'must be tcp or udp')
+        ports.append({'port': p['port'], 'proto': proto})
+
+    data_paths = []
+    for i, d in enumerate(_list(profile, 'data_paths', 'data_paths')):
+        path = _abs_path(d, 'data_paths[%d]' % i)
+        if path in SYSTEM_PATHS:
+            _fail('data_paths[%d]' % i, '%s is a system folder; give the folder that holds the store\'s data, '
+                                        'such as /usr2/pos' % path)
+        for other in data_paths:
+            if path == other or path.startswith(other + '/') or other.startswith(path + '/'):
+                _fail('data_paths[%d]' % i, '%s overlaps %s' % (path, other))
+        data_paths.append(path)
+    if not data_paths:
+        _fail('data_paths', 'give at least one folder that holds the store\'s data (it is kept and migrated)')
+
+    health = profile.get('health')
+    if not isinstance(health, dict) or not re.match(r'^https?://', str(health.get('url', ''))):
+        _fail('health.url', 'is required: an http:// URL inside the instance that answers when the application is healthy')
+    health = {'url': health['url'], 'timeout': int(health.get('timeout', 60)),
+              'expect': dict(health.get('expect') or {})}
+
+    backup = profile.get('backup') or {}
+    include = [_abs_path(p, 'backup.include[%d]' % i) for i, p in enumerate(backup.get('include') or data_paths)]
+    for i, p in enumerate(include):
+        if not any(p == d or p.startswith(d + '/') for d in data_paths):
+            _fail('backup.include[%d]' % i, '%s is not inside any of the data_paths' % p)
+    exclude = [str(x) for x in backup.get('exclude') or []]
+
+    printer = profile.get('printer') or {}
+    printer = {'port': int(printer.get('port', 9100)), 'name': str(printer.get('name', 'receipt'))}
+    if not 0 < printer['port'] < 65536:
+        _fail('printer.port', 'must be a port number from 1 to 65535')
+
+    config_files = []
+    for i, c in enumerate(_list(profile, 'config_files', 'config_files')):
+        if not isinstance(c, dict) or 'content' not in c:
+            _fail('config_files[%d]' % i, 'needs dest and content')
+        config_files.append({'dest': _abs_path(c.get('dest'), 'config_files[%d].dest' % i),
+                             'content': str(c['content']), 'mode': str(c.get('mode', '0644')),
+                             'owner': str(c.get('owner', 'root'))})
+
+    return {
+        'name': name, 'version': version, 'media': _media(profile), 'packages': packages,
+        'groups': groups, 'users': users, 'install': install, 'services': services, 'ports': ports,
+        'data_paths': data_paths, 'health': health, 'backup': {'include': include, 'exclude': exclude},
+        'printer': printer, 'config_files': config_files,
+    }
+
+
+def profile_digest(profile):
+    """SHA-256 of a normalised profile: the staging input that stands for the profile."""
+    return sha256_text(canonical_json(profile))

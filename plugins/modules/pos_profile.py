@@ -1,0 +1,110 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: pos_profile
+short_description: Validate a POS application profile and a store id
+version_added: 0.1.0
+description:
+  - Checks an application profile (the data that describes how a POS product is installed, run,
+    health-checked and migrated) and returns it normalised, with a digest that stands for it in
+    staging's input hash.
+  - Checks the store id against the store id pattern.
+  - Every error names the field and says how to fix it. The module changes nothing.
+  - The profile format is described in the collection's C(docs/profiles.md).
+author:
+  - POS Cloud Fleet team (@poscloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only validates.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+options:
+  profile:
+    description: The profile, as loaded from its vars file.
+    type: dict
+    required: true
+  store_id:
+    description: The store id to check.
+    type: str
+  store_id_pattern:
+    description: Regular expression a store id must match.
+    type: str
+    default: '^[0-9]{8}$'
+'''
+
+EXAMPLES = r'''
+- name: Load and check the demo profile for store 12345678
+  poscloud.fleet.pos_profile:
+    profile: "{{ lookup('ansible.builtin.file', 'profiles/demo.yml') | from_yaml }}"
+    store_id: "12345678"
+  register: checked
+
+- name: Use the normalised profile
+  ansible.builtin.debug:
+    msg: "{{ checked.profile.name }} {{ checked.profile.version }} keeps {{ checked.profile.data_paths }}"
+'''
+
+RETURN = r'''
+profile:
+  description: The normalised profile.
+  returned: success
+  type: dict
+digest:
+  description: SHA-256 of the normalised profile.
+  returned: success
+  type: str
+store_id:
+  description: The checked store id.
+  returned: when I(store_id) is given
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
+    ProfileError,
+    profile_digest,
+    validate_profile,
+    validate_store_id,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            profile=dict(type='dict', required=True),
+            store_id=dict(type='str'),
+            store_id_pattern=dict(type='str', default='^[0-9]{8}$'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    result = {'changed': False}
+    try:
+        if p['store_id'] is not None:
+            result['store_id'] = validate_store_id(p['store_id'], p['store_id_pattern'])
+        profile = validate_profile(p['profile'])
+    except ProfileError as e:
+        module.fail_json(msg='%s%s' % ('' if str(e).startswith('store_id') else 'profile %s: ' % (
+            (p['profile'] or {}).get('name', '?')), to_native(e)), **result)
+    result.update(profile=profile, digest=profile_digest(profile))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

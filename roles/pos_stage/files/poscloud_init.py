@@ -1,0 +1,134 @@
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""poscloud-init: the first process of a POS instance container.
+
+Starts the services listed in /etc/poscloud/services.json (written by staging from the application
+profile), restarts a service that exits (with a growing pause, at most 30 s), and on SIGTERM stops
+them all cleanly (SIGTERM, then SIGKILL after each service's stop timeout) before exiting 0, so
+`docker stop` shuts the application down the way its own init scripts would.
+
+services.json: [{"name": "posd", "command": ["/opt/demo-pos/bin/posd"], "user": "pos",
+                 "stop_timeout": 10, "env": {"K": "V"}}, ...]
+Before the services start, SSH host keys are made when sshd is installed and none exist (images
+never carry host keys). The state of each service is kept in /run/poscloud/services.json.
+"""
+import json
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import time
+
+CONFIG = '/etc/poscloud/services.json'
+STATE = '/run/poscloud/services.json'
+
+
+def log(msg):
+    sys.stderr.write('poscloud-init: %s\n' % msg)
+    sys.stderr.flush()
+
+
+def demote(user):
+    if not user or user == 'root':
+        return None
+    pw = pwd.getpwnam(user)
+
+    def apply():
+        os.setgroups([])
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    return apply
+
+
+class Service(object):
+    def __init__(self, spec):
+        self.name = spec['name']
+        self.command = spec['command']
+        self.user = spec.get('user')
+        self.env = spec.get('env') or {}
+        self.stop_timeout = float(spec.get('stop_timeout', 10))
+        self.proc = None
+        self.restarts = 0
+        self.next_start = 0.0
+        self.started_at = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(self.env)
+        if self.user and self.user != 'root':
+            pw = pwd.getpwnam(self.user)
+            env.update(HOME=pw.pw_dir, USER=self.user, LOGNAME=self.user)
+        self.proc = subprocess.Popen(self.command, env=env, preexec_fn=demote(self.user))
+        self.started_at = time.time()
+        log('started %s (pid %d)' % (self.name, self.proc.pid))
+
+    def state(self):
+        return {'name': self.name, 'pid': self.proc.pid if self.proc else None,
+                'running': bool(self.proc and self.proc.poll() is None),
+                'restarts': self.restarts, 'started_at': self.started_at}
+
+
+def prepare():
+    if os.path.exists('/usr/sbin/sshd'):
+        os.makedirs('/run/sshd', exist_ok=True)
+        if not any(n.startswith('ssh_host_') for n in os.listdir('/etc/ssh')):
+            subprocess.call(['ssh-keygen', '-A'])
+
+
+def write_state(services):
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    tmp = STATE + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump([s.state() for s in services], f)
+    os.rename(tmp, STATE)
+
+
+def main():
+    with open(CONFIG) as f:
+        services = [Service(s) for s in json.load(f)]
+    stopping = []
+
+    def on_term(signum, frame):
+        stopping.append(signum)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    prepare()
+    for s in services:
+        s.start()
+    write_state(services)
+    while not stopping:
+        changed = False
+        for s in services:
+            if s.proc.poll() is not None and time.time() >= s.next_start:
+                log('%s exited with %s; restarting' % (s.name, s.proc.returncode))
+                s.restarts += 1
+                s.next_start = time.time() + min(30, 2 ** min(s.restarts, 5))
+                s.start()
+                changed = True
+        # reap anything else that died (orphans re-parented to us)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        if changed:
+            write_state(services)
+        time.sleep(0.5)
+    log('stopping services')
+    for s in reversed(services):
+        if s.proc and s.proc.poll() is None:
+            s.proc.terminate()
+            try:
+                s.proc.wait(s.stop_timeout)
+            except subprocess.TimeoutExpired:
+                log('%s did not stop in %.0fs; killing it' % (s.name, s.stop_timeout))
+                s.proc.kill()
+                s.proc.wait()
+        log('stopped %s' % s.name)
+    write_state(services)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
