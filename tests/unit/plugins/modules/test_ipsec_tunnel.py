@@ -1,0 +1,731 @@
+"""Module-level tests of ipsec_tunnel and ipsec_tunnel_info against a fake charon.
+
+swanctl is replaced by ``Daemon``, which answers like strongSwan 5.9.8 does: it loads the connection
+files the module writes, lists connections and SAs in swanctl's --pretty format, initiates and
+terminates. Files live in tmp_path.
+"""
+import glob
+import json
+import os
+import re
+import stat
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_vici_pretty
+from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures', 'swanctl')
+PSK = 'Unit-test "key" \\ with #chars 0123456789'
+OTHER_PSK = 'another-unit-test-key-0123456789'
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as f:
+        return f.read()
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super(Exit, self).__init__(kind)
+        self.kind = kind
+        self.result = result
+
+
+@pytest.fixture(autouse=True)
+def capture(monkeypatch):
+    def exit_json(self, **kw):
+        raise Exit('exit', kw)
+
+    def fail_json(self, **kw):
+        kw['failed'] = True
+        raise Exit('fail', kw)
+    for mod in (ipsec_tunnel, ipsec_tunnel_info):
+        monkeypatch.setattr(mod.AnsibleModule, 'exit_json', exit_json)
+        monkeypatch.setattr(mod.AnsibleModule, 'fail_json', fail_json)
+
+
+class Clock(object):
+    """Replaces the module's time: sleep() advances time() without waiting."""
+
+    def __init__(self):
+        self.now = 1795000000.0
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(ipsec_tunnel, 'time', c)
+    return c
+
+
+_DPD_LISTED = {'clear': 'none', 'trap': 'trap', 'restart': 'start'}
+
+
+class Daemon(object):
+    """A fake charon behind a fake swanctl."""
+
+    def __init__(self, swanctl_dir):
+        self.dir = swanctl_dir
+        self.loaded = {}
+        self.secrets = set()
+        self.sas = []
+        self.calls = []
+        self.next_id = 1
+        self.reachable = True
+        self.initiate_answer = None
+        self.load_conns_answer = None
+        self.on_load = None
+
+    # -- helpers
+    def ops(self):
+        return [c[1] for c in self.calls]
+
+    def add_sa(self, name, state='ESTABLISHED', child_state='INSTALLED', tasks=None):
+        sa = {'name': name, 'uniqueid': self.next_id, 'state': state, 'child_state': child_state,
+              'tasks': tasks or []}
+        self.next_id += 1
+        self.sas.append(sa)
+        return sa
+
+    def read_confs(self):
+        conns = {}
+        secrets = set()
+        for path in sorted(glob.glob(os.path.join(self.dir, 'conf.d', '*.conf'))):
+            with open(path) as f:
+                text = f.read()
+            for m in re.finditer(r'ike-(\S+) \{', text):
+                secrets.add('ike-' + m.group(1))
+            m = re.search(r'^connections \{\n    (\S+) \{', text, re.M)
+            if not m:
+                continue
+
+            def value(key):
+                found = re.search(r'^\s*%s = (.*)$' % key, text, re.M)
+                return found.group(1) if found else ''
+            ids = re.findall(r'^\s*id = "(.*)"$', text, re.M)
+            conns[m.group(1)] = {
+                'local_addrs': value('local_addrs').split(','),
+                'remote_addrs': value('remote_addrs').split(','),
+                'local_id': ids[0], 'remote_id': ids[1],
+                'local_ts': value('local_ts').split(','), 'remote_ts': value('remote_ts').split(','),
+                'dpd_delay': value('dpd_delay').rstrip('s'), 'dpd_action': value('dpd_action'),
+            }
+        return conns, secrets
+
+    def render_conns(self):
+        out = []
+        for name, c in sorted(self.loaded.items()):
+            out += ['list-conn event {', '  %s {' % name, '    local_addrs = ['] + \
+                ['      %s' % a for a in c['local_addrs']] + ['    ]', '    remote_addrs = ['] + \
+                ['      %s' % a for a in c['remote_addrs']] + ['    ]', '    version = IKEv2']
+            if c['dpd_delay'] not in ('', '0'):
+                out.append('    dpd_delay = %s' % c['dpd_delay'])
+            out += ['    local-1 {', '      id = %s' % c['local_id'], '      class = pre-shared key', '    }',
+                    '    remote-1 {', '      id = %s' % c['remote_id'], '      class = pre-shared key', '    }',
+                    '    children {', '      %s {' % name, '        mode = TUNNEL',
+                    '        dpd_action = %s' % _DPD_LISTED[c['dpd_action']], '        local-ts = ['] + \
+                ['          %s' % t for t in c['local_ts']] + ['        ]', '        remote-ts = ['] + \
+                ['          %s' % t for t in c['remote_ts']] + ['        ]', '      }', '    }', '  }', '}']
+        out += ['list-conns reply {', '}']
+        return '\n'.join(out) + '\n'
+
+    def render_sas(self, only=None):
+        out = []
+        for sa in self.sas:
+            if only and sa['name'] != only:
+                continue
+            out += ['list-sa event {', '  %s {' % sa['name'], '    uniqueid = %d' % sa['uniqueid'],
+                    '    version = 2', '    state = %s' % sa['state'], '    local-host = 198.51.100.10',
+                    '    remote-host = 203.0.113.42', '    established = 5']
+            if sa['tasks']:
+                out += ['    tasks-active = ['] + ['      %s' % t for t in sa['tasks']] + ['    ]']
+            out += ['    child-sas {']
+            if sa['child_state']:
+                out += ['      %s-%d {' % (sa['name'], sa['uniqueid']), '        name = %s' % sa['name'],
+                        '        uniqueid = %d' % sa['uniqueid'], '        state = %s' % sa['child_state'],
+                        '        bytes-in = 84', '        packets-in = 1', '      }']
+            out += ['    }', '  }', '}']
+        out += ['list-sas reply {', '}']
+        return '\n'.join(out) + '\n'
+
+    # -- swanctl
+    def __call__(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        assert cmd[0] == '/usr/sbin/swanctl'
+        args = list(cmd[1:])
+        if '--uri' in args:
+            i = args.index('--uri')
+            del args[i:i + 2]
+        if not self.reachable:
+            return 1, '', ("plugin 'ldap': failed to load - ldap_plugin_create not found\n"
+                           "connecting to 'unix:///var/run/charon.vici' failed: No such file or directory\n"
+                           "Error: connecting to 'default' URI failed: No such file or directory\n")
+        op = args[0]
+        if op == '--list-conns':
+            return 0, self.render_conns(), "plugin 'ldap': failed to load\n"
+        if op == '--list-sas':
+            only = args[args.index('--ike') + 1] if '--ike' in args else None
+            return 0, self.render_sas(only), ''
+        if op == '--load-creds':
+            _conns, secrets = self.read_confs()
+            self.secrets = secrets
+            return 0, ''.join("loaded ike secret '%s'\n" % s for s in sorted(secrets)), ''
+        if op == '--load-conns':
+            if self.load_conns_answer:
+                return self.load_conns_answer
+            conns, _unused = self.read_confs()
+            unloaded = [n for n in self.loaded if n not in conns]
+            self.loaded = conns
+            if self.on_load:
+                self.on_load(self)
+            text = ''.join("loaded connection '%s'\n" % n for n in sorted(conns))
+            return 0, text + 'successfully loaded %d connections, %d unloaded\n' % (len(conns), len(unloaded)), ''
+        if op == '--initiate':
+            name = args[args.index('--child') + 1]
+            if self.initiate_answer:
+                return self.initiate_answer
+            if name not in self.loaded:
+                return 1, '', "initiate failed: CHILD_SA config '%s' not found\n" % name
+            self.add_sa(name)
+            return 0, '[IKE] CHILD_SA %s{1} established\ninitiate completed successfully\n' % name, ''
+        if op == '--terminate':
+            if '--ike-id' in args:
+                ident = int(args[args.index('--ike-id') + 1])
+                gone = [sa for sa in self.sas if sa['uniqueid'] == ident]
+            else:
+                name = args[args.index('--ike') + 1]
+                gone = [sa for sa in self.sas if sa['name'] == name]
+            if not gone:
+                return 1, '', 'terminate failed: no matching SAs to terminate found\n'
+            self.sas = [sa for sa in self.sas if sa not in gone]
+            return 0, 'terminate completed successfully\n', ''
+        raise AssertionError('unexpected swanctl call %r' % (cmd,))
+
+
+@pytest.fixture
+def daemon(tmp_path, monkeypatch):
+    swanctl_dir = tmp_path / 'swanctl'
+    (swanctl_dir / 'conf.d').mkdir(parents=True)
+    (swanctl_dir / 'swanctl.conf').write_text('include conf.d/*.conf\n')
+    d = Daemon(str(swanctl_dir))
+    for mod in (ipsec_tunnel, ipsec_tunnel_info):
+        monkeypatch.setattr(mod.AnsibleModule, 'run_command', lambda self, cmd, **kw: d(cmd, **kw))
+    return d
+
+
+def params(daemon, **kw):
+    p = dict(name='store-0042', local_addrs=['198.51.100.10'], remote_addrs=['203.0.113.42'],
+             local_id='pos-cloud.example.com', remote_id='store-0042.example.com', local_ts=['10.201.0.0/24'],
+             remote_ts=['10.42.0.0/24'], psk=PSK, swanctl_dir=daemon.dir, swanctl_path='/usr/sbin/swanctl')
+    p.update(kw)
+    return p
+
+
+def run(daemon, check_mode=False, diff=False, module=ipsec_tunnel, **kw):
+    p = params(daemon, **kw) if module is ipsec_tunnel else dict(kw, swanctl_path='/usr/sbin/swanctl')
+    if check_mode:
+        p['_ansible_check_mode'] = True
+    if diff:
+        p['_ansible_diff'] = True
+    with patch_module_args(p):
+        with pytest.raises(Exit) as e:
+            module.main()
+    return e.value
+
+
+def conf_file(daemon, name='store-0042'):
+    return os.path.join(daemon.dir, 'conf.d', name + '.conf')
+
+
+def secrets_file(daemon, name='store-0042'):
+    return os.path.join(daemon.dir, 'conf.d', name + '.secrets.conf')
+
+
+def assert_no_psk(result, *secrets):
+    text = json.dumps(result)
+    for secret in secrets or (PSK, OTHER_PSK):
+        assert secret not in text
+        assert json.dumps(secret)[1:-1] not in text
+
+
+def writes(daemon):
+    return [op for op in daemon.ops() if op in ('--load-conns', '--load-creds', '--initiate', '--terminate')]
+
+
+# ---------------------------------------------------------------------------------------------
+# ipsec_tunnel
+
+
+def test_check_mode_writes_and_loads_nothing_and_redacts_the_diff(daemon):
+    out = run(daemon, check_mode=True, diff=True, state='started')
+    assert out.kind == 'exit', out.result
+    r = out.result
+    assert r['changed'] is True
+    assert r['actions'] == ['write conf.d/store-0042.conf', 'write conf.d/store-0042.secrets.conf',
+                            'load-creds', 'load-conns', 'initiate']
+    assert not os.path.exists(conf_file(daemon))
+    assert not os.path.exists(secrets_file(daemon))
+    assert writes(daemon) == []
+    conf_diff, secrets_diff = r['diff']
+    assert 'remote_ts = 10.42.0.0/24' in conf_diff['after']
+    assert 'secret = <redacted>' in secrets_diff['after']
+    assert_no_psk(r)
+
+
+def test_first_run_writes_loads_and_initiates_then_second_run_does_nothing(daemon):
+    out = run(daemon, state='started', wait=True)
+    assert out.kind == 'exit', out.result
+    r = out.result
+    assert r['changed'] is True
+    assert r['actions'] == ['write conf.d/store-0042.conf', 'write conf.d/store-0042.secrets.conf',
+                            'load-creds', 'load-conns', 'initiate']
+    assert r['status']['up'] is True
+    assert stat.S_IMODE(os.stat(conf_file(daemon)).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(secrets_file(daemon)).st_mode) == 0o600
+    with open(secrets_file(daemon)) as f:
+        assert 'secret = "Unit-test \\"key\\" \\\\ with #chars 0123456789"' in f.read()
+    assert 'store-0042' in daemon.loaded and 'ike-store-0042' in daemon.secrets
+    assert_no_psk(r)
+    initiate = [c for c in daemon.calls if c[1] == '--initiate'][0]
+    assert initiate[1:7] == ['--initiate', '--child', 'store-0042', '--timeout', '30', '--loglevel']
+    sas_before = [dict(sa) for sa in daemon.sas]
+
+    daemon.calls = []
+    again = run(daemon, state='started', wait=True)
+    assert again.kind == 'exit', again.result
+    assert again.result['changed'] is False
+    assert again.result['actions'] == []
+    assert writes(daemon) == []
+    assert daemon.sas == sas_before
+    assert not [f for f in os.listdir(os.path.join(daemon.dir, 'conf.d')) if f.endswith('.tmp')]
+
+
+def test_unchanged_files_but_connection_not_loaded_is_reloaded(daemon):
+    run(daemon)
+    daemon.loaded = {}
+    daemon.calls = []
+    out = run(daemon)
+    assert out.result['changed'] is True
+    assert out.result['drift'] == ['connection store-0042 is not loaded']
+    assert writes(daemon) == ['--load-creds', '--load-conns']
+
+
+def test_key_change_is_marked_in_the_redacted_diff(daemon):
+    run(daemon)
+    out = run(daemon, diff=True, psk=OTHER_PSK)
+    assert out.result['changed'] is True
+    assert out.result['actions'] == ['write conf.d/store-0042.secrets.conf', 'load-creds', 'load-conns']
+    secrets_diff = out.result['diff'][1]
+    assert 'secret = <redacted>' in secrets_diff['before']
+    assert 'secret = <redacted, changed>' in secrets_diff['after']
+    assert_no_psk(out.result)
+
+
+def test_validation_error_changes_nothing_and_hides_the_key(daemon):
+    bad_psk = 'short-key'
+    out = run(daemon, psk=bad_psk, remote_ts=['10.201.0.0/16'], ike_proposals=['3des-sha1-modp1024'],
+              state='started')
+    assert out.kind == 'fail'
+    r = out.result
+    assert r['changed'] is False
+    assert r['msg'].startswith('invalid tunnel store-0042: ')
+    fields = [e.split(':', 1)[0] for e in r['errors']]
+    assert {'psk', 'local_ts/remote_ts', 'ike_proposals'} <= set(fields)
+    assert not os.listdir(os.path.join(daemon.dir, 'conf.d'))
+    assert writes(daemon) == []
+    assert_no_psk(r, bad_psk)
+
+
+def test_overlap_with_a_loaded_tunnel_is_refused(daemon):
+    run(daemon, name='store-0043', remote_ts=['10.43.0.0/16'], remote_id='store-0043.example.com',
+        remote_addrs=['203.0.113.43'])
+    out = run(daemon, remote_ts=['10.43.2.0/24'])
+    assert out.kind == 'fail'
+    assert "tunnel 'store-0043'" in out.result['msg']
+    assert not os.path.exists(conf_file(daemon))
+
+
+def test_started_needs_a_concrete_peer(daemon):
+    out = run(daemon, state='started', remote_addrs=['%any'])
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('state: started initiates the tunnel')
+    assert not os.path.exists(conf_file(daemon))
+
+
+def test_weak_crypto_override_warns(daemon):
+    out = run(daemon, ike_proposals=['aes256-sha1-modp1024'], esp_proposals=['aes256-sha1-modp1024'],
+              allow_weak_crypto=True)
+    assert out.kind == 'exit'
+    assert out.result['changed'] is True
+    assert out.result['tunnel']['ike_proposals'] == ['aes256-sha1-modp1024']
+    assert 'psk' not in out.result['tunnel']
+
+
+def test_wait_failure_reports_the_daemon_log_without_the_key(daemon):
+    daemon.initiate_answer = (1, fixture('initiate-authfail.txt'), '')
+    out = run(daemon, state='started', wait=True, wait_timeout=10)
+    assert out.kind == 'fail'
+    r = out.result
+    assert r['msg'].startswith('tunnel store-0042 did not come up within 10s: ')
+    assert 'AUTHENTICATION_FAILED' in r['msg']
+    assert r['log'][-1] == '[IKE] received AUTHENTICATION_FAILED notify error'
+    assert not any(line.startswith("plugin '") for line in r['log'])
+    assert r['changed'] is True  # the files were written and loaded before the initiation failed
+    assert r['status']['up'] is False
+    assert_no_psk(r)
+
+
+def test_wait_failure_prefers_the_file_log(daemon, tmp_path):
+    log = tmp_path / 'charon.log'
+    log.write_text('Nov 23 12:00:00 01[CFG] <other|1> unrelated\n')
+    daemon.initiate_answer = (1, '', "initiate failed: establishing CHILD_SA 'pcf-badkey' failed\n")
+
+    def append_log(d):
+        with open(str(log), 'a') as f:
+            f.write(fixture('charon-authfail.log'))
+    daemon.on_load = append_log
+    out = run(daemon, name='pcf-badkey', state='started', wait=True, log_path=str(log),
+              remote_addrs=['203.0.113.2'])
+    assert out.kind == 'fail'
+    assert out.result['log'][0].endswith("vici initiate CHILD_SA 'pcf-badkey'")
+    assert not any('unrelated' in line for line in out.result['log'])
+    assert 'MAC' not in out.result['msg'] and 'AUTHENTICATION_FAILED' in out.result['msg']
+
+
+def test_initiation_without_wait_that_times_out_is_not_an_error(daemon):
+    daemon.initiate_answer = (1, fixture('initiate-noreply.txt'), '')
+    out = run(daemon, state='started')
+    assert out.kind == 'exit', out.result
+    assert 'initiate' in out.result['actions']
+    initiate = [c for c in daemon.calls if c[1] == '--initiate'][0]
+    assert initiate[initiate.index('--timeout') + 1] == '2'
+
+
+def test_initiation_under_way_is_waited_for_not_duplicated(daemon, monkeypatch):
+    run(daemon)
+    sa = daemon.add_sa('store-0042', state='CONNECTING', child_state=None, tasks=['IKE_INIT', 'CHILD_CREATE'])
+    polls = []
+
+    def list_sas_then_up(self, cmd, **kw):
+        if cmd[1] == '--list-sas':
+            polls.append(1)
+            if len(polls) == 3:
+                sa.update(state='ESTABLISHED', child_state='INSTALLED', tasks=[])
+        return daemon(cmd, **kw)
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', list_sas_then_up)
+    taps = []
+    monkeypatch.setattr(ipsec_tunnel, 'ViciLogTap', fake_tap(taps, ''))
+    out = run(daemon, state='started', wait=True)
+    assert out.kind == 'exit', out.result
+    assert out.result['actions'] == ['wait for the initiation under way']
+    assert '--initiate' not in daemon.ops()
+    assert out.result['changed'] is False
+    assert out.result['status']['up'] is True
+    assert taps and taps[0].stopped
+
+
+def test_initiation_under_way_that_fails_reports_the_stream(daemon, monkeypatch):
+    run(daemon)
+    daemon.add_sa('store-0042', state='CONNECTING', child_state=None, tasks=['IKE_INIT'])
+    taps = []
+    monkeypatch.setattr(ipsec_tunnel, 'ViciLogTap', fake_tap(taps, fixture('log-authfail-initiator.pretty')))
+    out = run(daemon, state='started', wait=True, wait_timeout=3, name='store-0042')
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('the initiation under way did not bring tunnel store-0042 up within 3s')
+    assert '--initiate' not in daemon.ops()
+
+
+def fake_tap(taps, pretty_log):
+    """A ViciLogTap stand-in that 'receives' the log events of a --log --pretty capture."""
+    class Tap(object):
+        def __init__(self, uri):
+            self.uri = uri
+            self.polls = 0
+            self.stopped = False
+            taps.append(self)
+
+        def start(self):
+            return self
+
+        def poll(self):
+            self.polls += 1
+
+        def stop(self):
+            self.stopped = True
+            return parse_vici_pretty(pretty_log)
+    return Tap
+
+
+def test_present_with_wait_fails_with_the_streamed_log(daemon, monkeypatch):
+    taps = []
+    monkeypatch.setattr(ipsec_tunnel, 'ViciLogTap', fake_tap(taps, fixture('log-authfail-responder.pretty')))
+    out = run(daemon, name='pcf-badkey', remote_addrs=['203.0.113.1'], wait=True, wait_timeout=5)
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('tunnel pcf-badkey was not brought up by the peer within 5s')
+    assert any('MAC mismatched' in line for line in out.result['log'])
+    assert taps[0].stopped and taps[0].polls >= 1
+    assert taps[0].uri is None
+
+
+def test_present_with_wait_returns_when_the_peer_brings_it_up(daemon, monkeypatch):
+    run(daemon)
+    daemon.add_sa('store-0042')
+    taps = []
+    monkeypatch.setattr(ipsec_tunnel, 'ViciLogTap', fake_tap(taps, ''))
+    out = run(daemon, wait=True)
+    assert out.kind == 'exit'
+    assert out.result['changed'] is False
+    assert out.result['status']['up'] is True
+
+
+def test_settings_change_with_an_sa_up_restarts_it(daemon):
+    run(daemon, state='started')
+    old = daemon.sas[0]['uniqueid']
+    daemon.calls = []
+    out = run(daemon, state='started', remote_ts=['10.42.0.0/24', '10.142.0.0/24'])
+    assert out.kind == 'exit', out.result
+    assert out.result['actions'] == ['write conf.d/store-0042.conf', 'load-creds', 'load-conns',
+                                     'terminate IKE SA #%d' % old, 'initiate']
+    assert [sa['uniqueid'] for sa in daemon.sas] != [old]
+    assert daemon.loaded['store-0042']['remote_ts'] == ['10.42.0.0/24', '10.142.0.0/24']
+
+
+def test_new_key_alone_does_not_restart_an_established_sa(daemon):
+    run(daemon, state='started')
+    sas = [dict(sa) for sa in daemon.sas]
+    out = run(daemon, state='started', psk=OTHER_PSK)
+    assert out.result['actions'] == ['write conf.d/store-0042.secrets.conf', 'load-creds', 'load-conns']
+    assert daemon.sas == sas
+    assert_no_psk(out.result)
+
+
+def test_settings_change_without_restart_warns(daemon, monkeypatch):
+    run(daemon, state='started')
+    warnings = []
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    out = run(daemon, state='started', restart_on_change=False, dpd_delay=60)
+    assert out.result['actions'] == ['write conf.d/store-0042.conf', 'load-creds', 'load-conns']
+    assert any('previous settings' in w for w in warnings)
+
+
+def test_stopped_terminates_only_when_up(daemon):
+    run(daemon, state='started')
+    out = run(daemon, state='stopped')
+    assert out.result['changed'] is True
+    assert out.result['actions'] == ['terminate']
+    assert daemon.sas == []
+    daemon.calls = []
+    again = run(daemon, state='stopped')
+    assert again.result['changed'] is False
+    assert writes(daemon) == []
+
+
+def test_absent_unloads_removes_and_terminates(daemon):
+    run(daemon, state='started')
+    run(daemon, name='store-0043', remote_ts=['10.43.0.0/24'], remote_id='store-0043.example.com',
+        remote_addrs=['203.0.113.43'], psk=OTHER_PSK)
+    check = run(daemon, check_mode=True, state='absent')
+    assert check.result['changed'] is True
+    assert os.path.exists(conf_file(daemon))
+    out = run(daemon, state='absent')
+    assert out.result['actions'] == ['remove conf.d/store-0042.conf', 'remove conf.d/store-0042.secrets.conf',
+                                     'load-creds', 'load-conns', 'terminate']
+    assert not os.path.exists(conf_file(daemon)) and not os.path.exists(secrets_file(daemon))
+    assert list(daemon.loaded) == ['store-0043']
+    assert daemon.secrets == {'ike-store-0043'}
+    assert [sa['name'] for sa in daemon.sas] == []
+    daemon.calls = []
+    again = run(daemon, state='absent')
+    assert again.result['changed'] is False
+    assert writes(daemon) == []
+
+
+def test_absent_without_daemon_still_removes_the_files(daemon, monkeypatch):
+    run(daemon)
+    daemon.reachable = False
+    warnings = []
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    out = run(daemon, state='absent')
+    assert out.kind == 'exit'
+    assert out.result['changed'] is True
+    assert not os.path.exists(conf_file(daemon))
+    assert warnings and 'cannot talk to charon' in warnings[0]
+
+
+def test_unreachable_daemon_fails_after_validation(daemon):
+    daemon.reachable = False
+    out = run(daemon, state='started')
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('cannot talk to charon: swanctl --list-conns --pretty failed (rc=1)')
+    assert 'plugin' not in out.result['msg']
+    assert not os.path.exists(conf_file(daemon))
+    bad = run(daemon, psk='short')
+    assert bad.result['msg'].startswith('invalid tunnel')
+
+
+def test_syntax_error_elsewhere_stops_before_anything_is_written(daemon):
+    with open(os.path.join(daemon.dir, 'conf.d', 'zz-broken.conf'), 'w') as f:
+        f.write('connections {\n  broken {\n    version = 2\n')
+    out = run(daemon, state='started')
+    assert out.kind == 'fail'
+    assert 'would unload every connection' in out.result['msg']
+    assert 'zz-broken.conf:1' in out.result['msg']
+    assert not os.path.exists(conf_file(daemon))
+    assert writes(daemon) == []
+
+
+def test_failed_load_restores_the_previous_files(daemon):
+    run(daemon)
+    with open(conf_file(daemon)) as f:
+        before = f.read()
+    daemon.load_conns_answer = (22, "loading connection 'store-0042' failed: invalid value for: proposals, "
+                                    "config discarded\nloaded 0 of 1 connections, 1 failed to load, 0 unloaded\n", '')
+    out = run(daemon, remote_ts=['10.142.0.0/24'])
+    assert out.kind == 'fail'
+    assert "loading connection 'store-0042' failed" in out.result['msg']
+    assert 'restored' in out.result['msg']
+    with open(conf_file(daemon)) as f:
+        assert f.read() == before
+
+
+def test_new_secrets_file_is_never_world_readable(daemon, monkeypatch):
+    seen = []
+    real_move = ipsec_tunnel.AnsibleModule.atomic_move
+
+    def spy(self, src, dest, *a, **kw):
+        seen.append((dest, stat.S_IMODE(os.stat(src).st_mode)))
+        real_move(self, src, dest, *a, **kw)
+        seen.append((dest, stat.S_IMODE(os.stat(dest).st_mode)))
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'atomic_move', spy)
+    old = os.umask(0o022)
+    try:
+        run(daemon)
+    finally:
+        os.umask(old)
+    assert [m for d, m in seen if d.endswith('.secrets.conf')] == [0o600, 0o600]
+
+
+def test_swanctl_conf_is_created_when_missing(daemon):
+    os.unlink(os.path.join(daemon.dir, 'swanctl.conf'))
+    out = run(daemon)
+    assert out.result['actions'][0] == 'create %s/swanctl.conf' % daemon.dir
+    with open(os.path.join(daemon.dir, 'swanctl.conf')) as f:
+        assert 'include conf.d/*.conf' in f.read()
+
+
+def test_vici_uri_is_passed_to_every_call(daemon):
+    run(daemon, vici_uri='unix:///run/lab/charon.vici')
+    assert daemon.calls and all(c[-2:] == ['--uri', 'unix:///run/lab/charon.vici'] for c in daemon.calls)
+
+
+def test_wait_timeout_is_checked(daemon):
+    out = run(daemon, wait_timeout=0)
+    assert out.kind == 'fail' and out.result['msg'].startswith('wait_timeout:')
+
+
+def test_certificate_auth_writes_no_secrets_file(daemon):
+    out = run(daemon, auth='certificate', psk=None, local_cert='pos-cloud.pem', remote_cacert='stores-ca.pem')
+    assert out.kind == 'exit', out.result
+    assert not os.path.exists(secrets_file(daemon))
+    with open(conf_file(daemon)) as f:
+        assert 'auth = pubkey' in f.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# ipsec_tunnel_info
+
+
+@pytest.fixture
+def real_daemon_output(daemon, monkeypatch):
+    answers = {'--list-conns': fixture('list-conns-two.pretty'), '--list-sas': fixture('list-sas-two.pretty')}
+
+    def answer(self, cmd, **kw):
+        daemon.calls.append(cmd)
+        return 0, answers[cmd[1]], ''
+    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', answer)
+    return daemon
+
+
+def test_info_reports_every_connection(real_daemon_output):
+    out = run(real_daemon_output, module=ipsec_tunnel_info)
+    assert out.kind == 'exit'
+    r = out.result
+    assert r['changed'] is False
+    assert r['connections'] == ['pcf-badkey', 'pcf-store', 'pcf-store2']
+    by_name = dict((t['name'], t) for t in r['tunnels'])
+    assert by_name['pcf-store']['up'] is True
+    assert by_name['pcf-badkey']['state'] == 'DOWN'
+    sa = by_name['pcf-store2']['ike_sas'][0]
+    assert sa['remote_id'] == 'store-b2.example.net'
+    assert sa['established_since'] is not None
+    child = sa['child_sas'][0]
+    assert child['local_ts'] == ['10.211.0.0/24'] and child['remote_ts'] == ['10.212.0.0/24']
+    assert child['bytes_in'] == 168 and child['packets_out'] == 2
+    assert ['--list-sas', '--pretty', '--noblock'] == real_daemon_output.calls[1][1:4]
+
+
+def test_info_filters_by_name_in_check_mode(real_daemon_output):
+    out = run(real_daemon_output, module=ipsec_tunnel_info, check_mode=True, name=['pcf-store2', 'missing'])
+    names = [t['name'] for t in out.result['tunnels']]
+    assert names == ['missing', 'pcf-store2']
+    assert out.result['tunnels'][0]['loaded'] is False
+
+
+def test_info_fails_clearly_without_daemon(daemon):
+    daemon.reachable = False
+    out = run(daemon, module=ipsec_tunnel_info, vici_uri='unix:///nowhere.vici')
+    assert out.kind == 'fail'
+    assert 'Is the strongSwan daemon running' in out.result['msg']
+
+
+def test_vici_log_tap_follows_log_events_on_a_unix_socket():
+    import shutil
+    import socket
+    import tempfile
+    import threading
+
+    def kv(name, value):
+        raw = value.encode()
+        return bytes([3, len(name)]) + name.encode() + len(raw).to_bytes(2, 'big') + raw
+
+    body = kv('group', 'IKE') + kv('thread', '13') + kv('ikesa-name', 'store-0042') + kv('msg', 'hello from charon')
+    event = bytes([7, 3]) + b'log' + body
+    folder = tempfile.mkdtemp(prefix='pcf-vici-', dir='/tmp')
+    path = os.path.join(folder, 'charon.vici')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    received = []
+
+    def serve():
+        conn, _unused = server.accept()
+        received.append(conn.recv(64))
+        conn.sendall(b'\x00\x00\x00\x01\x05')
+        conn.sendall(len(event).to_bytes(4, 'big') + event)
+        conn.close()
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        tap = ipsec_tunnel.ViciLogTap('unix://' + path).start()
+        thread.join(5)
+        events = tap.stop()
+    finally:
+        server.close()
+        shutil.rmtree(folder)
+    assert received == [b'\x00\x00\x00\x05\x03\x03log']
+    assert events == [('log', {'group': 'IKE', 'thread': '13', 'ikesa-name': 'store-0042', 'msg': 'hello from charon'})]
+
+
+def test_vici_log_tap_without_socket_records_nothing():
+    tap = ipsec_tunnel.ViciLogTap('unix:///nonexistent/charon.vici').start()
+    assert tap.stop() == []
+    assert ipsec_tunnel.ViciLogTap('tcp://127.0.0.1:4502').start().stop() == []
