@@ -150,8 +150,8 @@ def make_handler(store, config):
                     printed = False
                 return self.reply(200, {'id': sale_id, 'printed': printed})
             if self.path == '/print-test':
-                text = 'TEST PAGE\nSTORE %s\n%s\n%s\n' % (config['store_id'], time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-                                                        body.get('note', ''))
+                now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+                text = 'TEST PAGE\nSTORE %s\n%s\n%s\n' % (config['store_id'], now, body.get('note', ''))
                 try:
                     printed, size = send_to_printer(config, text)
                 except OSError as e:

@@ -32,7 +32,7 @@ class ProfileError(Exception):
 def validate_store_id(store_id, pattern=DEFAULT_STORE_ID_PATTERN):
     text = '' if store_id is None else str(store_id)
     try:
-        ok = re.match(pattern, text) is not None
+        ok = re.fullmatch(pattern, text) is not None
     except re.error as e:
         raise ProfileError('store_id_pattern: %r is not a valid regular expression (%s)' % (pattern, e))
     if not ok:

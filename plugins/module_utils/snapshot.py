@@ -81,14 +81,16 @@ def retention_plan(snapshots, keep, in_use_ids):
         if s['id'] not in seen:
             seen.add(s['id'])
             unique.append(s)
-    protected = set(in_use_ids)
+    protected = set(i['id'] for i in unique if i['id'] in set(in_use_ids))
     if unique:
         protected.add(unique[0]['id'])
-    kept = 0
+    room = max(keep - len(protected), 0)
     remove = []
     for s in unique:
-        if kept < keep or s['id'] in protected:
-            kept += 1
+        if s['id'] in protected:
+            continue
+        if room > 0:
+            room -= 1
             continue
         remove.append(s['id'])
     return list(reversed(remove))

@@ -270,7 +270,7 @@ class Snapshots(object):
         if remove and not self.module.check_mode:
             by_id = dict((i['Id'], i) for i in images)
             for image_id in remove:
-                tags = [t for t in by_id[image_id].get('RepoTags') or []]
+                tags = list(by_id[image_id].get('RepoTags') or [])
                 if tags:
                     self.docker.run(['image', 'rm'] + tags)
                 if self.docker.inspect_image(image_id) is not None:
