@@ -516,12 +516,21 @@ def validate_spec(spec, others=None):
         if oname == out['name']:
             continue
         olocal, oremote = _spec_networks(other)
-        for mine, field in ((remote_nets, 'remote_ts'), (local_nets, 'local_ts')):
-            for net in mine:
-                for onet in oremote:
-                    if _overlaps(net, onet):
-                        errors.append("%s: %s overlaps %s, a remote subnet of tunnel %r on this host; traffic "
-                                      "could not be routed to the right tunnel" % (field, net, onet, oname))
+        # Overlapping remote subnets are fine when the local subnets differ (IPsec policies select on
+        # both ends), but charon routes each remote subnet through table 220: the same remote subnet
+        # twice cannot be routed, whatever the local subnets.
+        locals_overlap = any(_overlaps(a, b) for a in local_nets for b in olocal)
+        for net in remote_nets:
+            for onet in oremote:
+                if net == onet or (locals_overlap and _overlaps(net, onet)):
+                    errors.append("remote_ts: %s overlaps %s, a remote subnet of tunnel %r on this host%s; traffic "
+                                  "could not be routed to the right tunnel"
+                                  % (net, onet, oname, '' if net == onet else ' with an overlapping local subnet'))
+        for net in local_nets:
+            for onet in oremote:
+                if _overlaps(net, onet):
+                    errors.append("local_ts: %s overlaps %s, a remote subnet of tunnel %r on this host; traffic "
+                                  "could not be routed to the right tunnel" % (net, onet, oname))
         for net in remote_nets:
             for onet in olocal:
                 if _overlaps(net, onet):

@@ -515,7 +515,25 @@ def test_other_tunnels_from_loaded_connections_feed_validation():
     others = S.other_tunnels(conns, 'pcf-new')
     assert {o['name'] for o in others} == {'pcf-store', 'pcf-store2', 'pcf-badkey'}
     with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(base(name='pcf-new', remote_ts=['10.212.0.0/25']), others=others)
+        S.validate_spec(base(name='pcf-new', local_ts=['10.211.0.0/24'], remote_ts=['10.212.0.0/25']), others=others)
+    assert "tunnel 'pcf-store2'" in str(e.value)
+
+
+def test_an_overlapping_remote_subnet_from_another_local_subnet_is_allowed():
+    # A second tunnel of a store router that reaches one host of the cloud net from another inside net.
+    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
+    others = S.other_tunnels(conns, 'pcf-new')
+    spec, warnings = S.validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
+                                          remote_ts=['10.212.0.7/32']), others=others)
+    assert spec['remote_ts'] == ['10.212.0.7/32']
+
+
+def test_the_same_remote_subnet_twice_is_refused_even_from_another_local_subnet():
+    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
+    others = S.other_tunnels(conns, 'pcf-new')
+    with pytest.raises(S.SwanctlError) as e:
+        S.validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
+                             remote_ts=['10.212.0.0/24']), others=others)
     assert "tunnel 'pcf-store2'" in str(e.value)
 
 
