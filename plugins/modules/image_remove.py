@@ -61,6 +61,12 @@ options:
       - Select images whose labels have these values.
     type: dict
     default: {}
+  skip_guarded:
+    description:
+      - Remove the selected images that are not guarded and leave the guarded ones, instead of failing
+        and removing nothing. For retention jobs, where an image in use is simply kept.
+    type: bool
+    default: false
   force:
     description:
       - Remove guarded images too. Images used by a running container still cannot be removed;
@@ -130,6 +136,7 @@ def main():
             kind=dict(type='str', choices=['media', 'lab', 'snapshot']),
             labels=dict(type='dict', default={}),
             force=dict(type='bool', default=False),
+            skip_guarded=dict(type='bool', default=False),
             docker_host=dict(type='str'),
             docker_cli=dict(type='path', default='docker'),
         ),
@@ -157,7 +164,10 @@ def main():
     chosen = sorted(selected.values(), key=lambda s: s['created'])
     blockers = removal_blockers(chosen, managed)
     guarded = [{'id': s['id'], 'tags': s['tags'], 'reason': reason} for s, reason in blockers]
-    if guarded and not p['force']:
+    if guarded and not p['force'] and p['skip_guarded']:
+        guarded_ids = set(g['id'] for g in guarded)
+        chosen = [s for s in chosen if s['id'] not in guarded_ids]
+    elif guarded and not p['force']:
         module.fail_json(
             msg='not removing anything: %s; set force=true to remove them anyway' % '; '.join(
                 '%s is %s' % (describe(s), reason) for s, reason in blockers),

@@ -7,6 +7,11 @@ trap 'kill $(cat /run/charon.pid 2>/dev/null) 2>/dev/null; exit 0' TERM INT
 while :; do
   /usr/sbin/charon-systemd &
   echo $! > /run/charon.pid
-  wait $!
+  # Load the tunnels kept in swanctl's folder once charon answers.
+  for _ in $(seq 1 100); do
+    swanctl --stats >/dev/null 2>&1 && { swanctl --load-all --noprompt >/dev/null 2>&1; break; }
+    sleep 0.2
+  done
+  wait "$(cat /run/charon.pid)"
   sleep 1
 done

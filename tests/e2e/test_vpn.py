@@ -1,0 +1,193 @@
+"""IPsec tunnels between the store's POS instance and the lab store router, for real."""
+import glob
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, LAB, ROOT, ansible_env
+
+STORE = 'store_12345678'
+STORE_ID = '12345678'
+POS = 'pos_%s' % STORE_ID
+
+
+def failures(out):
+    msgs = []
+    for p in out['plays']:
+        for t in p['tasks']:
+            for r in t['hosts'].values():
+                if r.get('failed'):
+                    msgs.append(str(r.get('msg', '')))
+                    msgs.extend(str(i.get('msg', '')) for i in r.get('results', []) if i.get('failed'))
+    return '\n'.join(msgs)
+
+
+def status(out):
+    facts = [r['ansible_facts']['ipsec_vpn_status'] for p in out['plays'] for t in p['tasks']
+             for r in t['hosts'].values() if 'ipsec_vpn_status' in r.get('ansible_facts', {})]
+    return dict((t['name'], t) for t in facts[-1])
+
+
+def sa_ids(tunnel):
+    """What a re-key or re-establishment changes: SA unique ids and SPIs (the established time is
+    reported in whole seconds since, so it is compared with a second's tolerance separately)."""
+    ike = tunnel['ike_sas'][0]
+    return ike['uniqueid'], [(c['uniqueid'], c['spi_in'], c['spi_out']) for c in ike['child_sas']]
+
+
+def established_at(tunnel):
+    ike = tunnel['ike_sas'][0]
+    return time.mktime(time.strptime(ike['established_since'], '%Y-%m-%dT%H:%M:%SZ'))
+
+
+def assert_not_rekeyed(now, before):
+    assert sa_ids(now) == sa_ids(before)
+    assert abs(established_at(now) - established_at(before)) <= 1
+
+
+def psk():
+    with open(os.path.join(ROOT, '.state', 'lab', 'psk-%s' % STORE_ID)) as f:
+        return f.read().split()[0]
+
+
+def conf_state(lab):
+    files = lab.docker('exec', POS, 'sh', '-c', 'cd /etc/swanctl/conf.d && sha256sum *')
+    conns = lab.docker('exec', POS, 'swanctl', '--list-conns', '--raw')
+    return files, conns
+
+
+@pytest.fixture(scope='module')
+def tunnel_up(lab):
+    for playbook in ('playbooks/lab.yml', 'playbooks/stage_pos.yml', 'playbooks/pos_start.yml'):
+        rc, out = lab.playbook(playbook, '-l', STORE)
+        assert rc == 0, '%s: %s' % (playbook, failures(out))
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0, failures(out)
+    return status(out)
+
+
+def test_the_tunnel_comes_up_and_carries_traffic(lab, tunnel_up):
+    assert tunnel_up['phonehome']['up'] and tunnel_up['backoffice']['up']
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE)
+    before = status(out)['phonehome']['ike_sas'][0]['child_sas'][0]
+    marker = 'e2e print through the tunnel %f' % time.time()
+    lab.docker('exec', POS, 'python3', '-c',
+               "import socket; s = socket.create_connection(('192.168.22.40', 9100), timeout=5); "
+               "s.sendall(%r.encode()); s.close()" % marker)
+    time.sleep(1)
+    spool = lab.docker('exec', 'printer_%s' % STORE_ID, 'sh', '-c', 'cat /var/spool/labprinter/*.job')
+    assert marker in spool, 'the printer on the store net did not receive the job'
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE)
+    after = status(out)['phonehome']['ike_sas'][0]['child_sas'][0]
+    assert after['bytes_out'] > before['bytes_out'] and after['bytes_in'] > before['bytes_in']
+    assert after['packets_out'] > before['packets_out']
+    assert after['local_ts'] == ['192.168.222.0/24'] and after['remote_ts'] == ['192.168.22.0/24']
+
+
+def test_status_prints_what_the_menu_showed(lab, tunnel_up):
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=status')
+    assert rc == 0
+    lines = [line for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values()
+             for line in (r.get('msg') if isinstance(r.get('msg'), list) else [])]
+    text = '\n'.join(lines)
+    assert 'Security Associations (2 up, 0 connecting):' in text
+    assert 'phonehome' in text and 'ESTABLISHED' in text and 'since 20' in text
+    assert '198.51.100.112[cloud-12345678]...198.51.100.12[router-12345678]' in text
+    assert '192.168.222.0/24 === 192.168.22.0/24' in text
+
+
+def test_a_second_run_changes_nothing_and_does_not_rekey(lab, tunnel_up):
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0, failures(out)
+    assert out['stats'][STORE]['changed'] == 0
+    again = status(out)
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert out['stats'][STORE]['changed'] == 0
+    assert_not_rekeyed(status(out)['phonehome'], again['phonehome'])
+    assert_not_rekeyed(status(out)['backoffice'], again['backoffice'])
+
+
+def tunnels_with(**backoffice):
+    tunnels = [
+        {'name': 'phonehome', 'local_ts': ['192.168.222.0/24'], 'remote_ts': ['192.168.22.0/24'],
+         'local_id': 'cloud-12345678', 'remote_id': 'router-12345678'},
+        dict({'name': 'backoffice', 'local_ts': ['192.168.222.222/32'], 'remote_ts': ['192.168.122.0/24'],
+              'local_id': 'cloud-12345678-bo', 'remote_id': 'router-12345678-bo'}, **backoffice),
+    ]
+    return json.dumps({'ipsec_vpn_tunnels': tunnels})
+
+
+def test_changing_one_tunnel_does_not_rekey_the_other(lab, tunnel_up):
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE)
+    before = status(out)
+    try:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '-e', tunnels_with(dpd_delay=45))
+        assert rc == 0, failures(out)
+        assert out['stats'][STORE]['changed'] > 0
+        after = status(out)
+        assert_not_rekeyed(after['phonehome'], before['phonehome'])
+        assert after['backoffice']['config']['dpd_delay'] == 45
+    finally:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+        assert rc == 0, failures(out)
+
+
+def test_check_mode_changes_no_file_and_no_loaded_connection(lab, tunnel_up):
+    before = conf_state(lab)
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '--check', '--diff',
+                           '-e', tunnels_with(dpd_delay=50, remote_ts=['192.168.122.0/25']))
+    assert rc == 0, failures(out)
+    assert out['stats'][STORE]['changed'] > 0
+    assert conf_state(lab) == before
+    assert psk() not in json.dumps(out)
+
+
+@pytest.mark.parametrize('extra,message', [
+    ({'ipsec_vpn_ike_proposals': ['aes128-sha1-modp1024']}, 'weak'),
+    ({'ipsec_vpn_psk': 'short-key-123'}, 'psk'),
+    (None, 'overlaps'),
+], ids=['weak-proposal', 'short-psk', 'overlapping-subnet'])
+def test_bad_input_is_refused_and_nothing_changes(lab, tunnel_up, extra, message):
+    before = conf_state(lab)
+    if extra is None:
+        extra_arg = tunnels_with(remote_ts=['192.168.22.0/25'])
+    else:
+        extra_arg = json.dumps(extra)
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '-e', extra_arg)
+    assert rc != 0
+    msg = failures(out)
+    assert message in msg.lower(), msg
+    assert 'short-key-123' not in json.dumps(out)
+    assert conf_state(lab) == before
+
+
+def test_the_psk_appears_nowhere(lab, tunnel_up, tmp_path):
+    secret = psk()
+    # 1. The playbook's own output at -vvv, through ansible-runner as AWX runs it.
+    pdd = tmp_path / 'runner'
+    (pdd / 'env').mkdir(parents=True)
+    (pdd / 'env' / 'envvars').write_text('ANSIBLE_CONFIG: %s\n' % os.path.join(ROOT, 'ansible.cfg'))
+    proc = subprocess.run([os.path.join(BIN, 'ansible-runner'), 'run', str(pdd), '--project-dir', ROOT,
+                           '-p', 'playbooks/vpn.yml', '--inventory', LAB, '--limit', STORE, '-vvv',
+                           '--cmdline', '-e vpn_action=create -e ipsec_vpn_wait_timeout=20'],
+                          cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default'),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'phonehome' in proc.stdout
+    assert secret not in proc.stdout and secret not in proc.stderr
+    artefacts = [f for f in glob.glob(str(pdd / 'artifacts' / '**' / '*'), recursive=True) if os.path.isfile(f)]
+    assert artefacts, 'ansible-runner wrote no artefacts'
+    for path in artefacts:
+        with open(path, 'rb') as f:
+            assert secret.encode() not in f.read(), 'the PSK is in %s' % path
+    # 2. Every image layer of the store's images and of the OS media.
+    refs = ['poscloud/store-%s:latest' % STORE_ID, 'poscloud/media:latest', 'poscloud/lab-base:latest']
+    save = subprocess.run(['docker', 'image', 'save'] + refs, capture_output=True, check=True)
+    assert len(save.stdout) > 10 * 2 ** 20
+    assert secret.encode() not in save.stdout, 'the PSK is in an image layer'
+    # 3. The key is where it belongs: only in the instance's secrets files (mode 0600).
+    modes = lab.docker('exec', POS, 'sh', '-c', 'stat -c "%a %n" /etc/swanctl/conf.d/*.secrets.conf')
+    assert all(line.startswith('600 ') for line in modes.splitlines())
