@@ -17,14 +17,14 @@ INVENTORY := inventories/lab
 PYTEST    := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: help setup demo test test-unit test-sanity test-lint test-lab-images test-molecule \
-        test-e2e bench bench-media bench-stage changelog clean
+        test-e2e bench bench-media bench-stage bench-vpn changelog clean
 
 help:
 	@echo "make demo    run the main job in the local lab (sets everything up first)"
 	@echo "make test    run every test tier: unit, sanity, lint, lab images, molecule, e2e"
 	@echo "make setup   install what the project needs (idempotent; seconds when ready)"
 	@echo "tiers:       make test-unit | test-sanity | test-lint | test-lab-images | test-molecule | test-e2e"
-	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh)"
+	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh)"
 
 setup:
 	@scripts/setup.sh
@@ -54,13 +54,16 @@ test-molecule: setup
 test-e2e: setup
 	@scripts/run-tiers.sh lab-images e2e
 
-bench: bench-media bench-stage
+bench: bench-media bench-stage bench-vpn
 
 bench-media: setup
 	bench/media.sh
 
 bench-stage: setup
 	bench/stage.sh
+
+bench-vpn: setup
+	bench/vpn.sh
 
 changelog: setup
 	antsibull-changelog lint
