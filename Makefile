@@ -29,8 +29,15 @@ help:
 setup:
 	@scripts/setup.sh
 
+DEMO_STORE ?= store_12345678
+
 demo: setup
 	ansible-playbook -i $(INVENTORY) playbooks/build_media.yml
+	ansible-playbook -i $(INVENTORY) playbooks/lab.yml -l $(DEMO_STORE)
+	ansible-playbook -i $(INVENTORY) playbooks/stage_pos.yml -l $(DEMO_STORE)
+	ansible-playbook -i $(INVENTORY) playbooks/pos_start.yml -l $(DEMO_STORE)
+	ansible-playbook -i $(INVENTORY) playbooks/vpn.yml -l $(DEMO_STORE) -e vpn_action=create
+	ansible-playbook -i $(INVENTORY) playbooks/pos_status.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/images.yml
 
 test: setup

@@ -13,9 +13,14 @@ pytest=(python -m pytest -p no:cacheprovider)
 
 tier_unit()       { "${pytest[@]}" tests/unit -q; }
 tier_sanity()     { scripts/ansible-test-offline.sh; }
-tier_lint()       { ansible-lint --profile production --offline && antsibull-changelog lint; }
+# Molecule and ansible-lint may install a copy of the collection under ~/.ansible; a copy left from
+# another checkout would shadow this one, so it is removed first.
+forget_installed_copy() { rm -rf ~/.ansible/collections/ansible_collections/poscloud/fleet; }
+export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
+
+tier_lint()       { forget_installed_copy; ansible-lint --profile production --offline && antsibull-changelog lint; }
 tier_lab-images() { ansible-playbook -i "$inventory" playbooks/build_media.yml; }
-tier_molecule()   { scripts/molecule-all.sh; }
+tier_molecule()   { forget_installed_copy; scripts/molecule-all.sh; }
 tier_e2e()        { "${pytest[@]}" tests/e2e -v; }
 
 passed=0; failed=0; report=()
