@@ -57,6 +57,9 @@ def health(lab, container):
 
 @pytest.fixture(scope='module')
 def staged(lab):
+    # The lab store's networks (the instance joins the lab internet) come first, as in `make demo`.
+    rc, out = lab.playbook('playbooks/lab.yml', '-l', STORE)
+    assert rc == 0, failure_messages(out)
     rc, out = lab.playbook('playbooks/stage_pos.yml', '-l', STORE)
     assert rc == 0, failure_messages(out)
     return out
