@@ -22,6 +22,14 @@ class DockerError(Exception):
     pass
 
 
+def docker_argument_spec():
+    """The options of the poscloud.fleet.docker_engine documentation fragment."""
+    return dict(
+        docker_host=dict(type='str'),
+        docker_cli=dict(type='path', default='docker'),
+    )
+
+
 class DockerCLI(object):
     def __init__(self, run, binary='docker', host=None):
         self._run = run

@@ -80,9 +80,10 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z
 
@@ -164,15 +165,8 @@ def main():
         module.exit_json(**result)
     result.update(changed=True, diff={'before': {'sha256': before}, 'after': {'sha256': digest}})
     if not module.check_mode:
-        folder = os.path.dirname(os.path.abspath(p['dest']))
-        if not os.path.isdir(folder):
-            os.makedirs(folder)
-        for path, content, mode in ((p['dest'], data, 0o644), (sum_path, sum_text.encode('ascii'), 0o644)):
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')
-            with os.fdopen(fd, 'wb') as f:
-                f.write(content)
-            os.chmod(tmp, mode)
-            module.atomic_move(tmp, path)
+        atomic_write(module, p['dest'], data)
+        atomic_write(module, sum_path, sum_text)
     module.exit_json(**result)
 
 

@@ -312,8 +312,10 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     DockerCLI,
     DockerError,
+    docker_argument_spec,
     label_change,
 )
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     LABEL_PREFIX,
     MediaError,
@@ -764,14 +766,6 @@ def write_file(path, data, mode):
     os.chmod(path, mode)
 
 
-def atomic_write(module, path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
-
-
 def clean_root(root):
     """Remove what must not ship in an image: package caches and lists, build helpers, host keys."""
     patterns = [
@@ -837,8 +831,7 @@ def main():
             package_cache=dict(type='path'),
             evidence_dir=dict(type='path'),
             progress_file=dict(type='path'),
-            docker_host=dict(type='str'),
-            docker_cli=dict(type='path', default='docker'),
+            **docker_argument_spec()
         ),
         supports_check_mode=True,
     )

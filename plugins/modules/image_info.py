@@ -150,7 +150,7 @@ images:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import list_images
 
 
@@ -162,8 +162,7 @@ def main():
             kind=dict(type='str', choices=['media', 'lab', 'snapshot']),
             labels=dict(type='dict', default={}),
             all=dict(type='bool', default=False),
-            docker_host=dict(type='str'),
-            docker_cli=dict(type='path', default='docker'),
+            **docker_argument_spec()
         ),
         supports_check_mode=True,
     )

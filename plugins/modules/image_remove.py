@@ -118,7 +118,7 @@ guarded:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
     describe,
     list_images,
@@ -137,8 +137,7 @@ def main():
             labels=dict(type='dict', default={}),
             force=dict(type='bool', default=False),
             skip_guarded=dict(type='bool', default=False),
-            docker_host=dict(type='str'),
-            docker_cli=dict(type='path', default='docker'),
+            **docker_argument_spec()
         ),
         supports_check_mode=True,
     )

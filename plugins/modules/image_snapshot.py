@@ -217,7 +217,8 @@ from datetime import datetime, timezone
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, label_change
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec, label_change
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX, MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     SnapshotError,
@@ -408,17 +409,10 @@ class Snapshots(object):
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
-        self.write_text(sum_path, '%s  %s\n' % (digest, os.path.basename(path)))
-        self.write_text(meta_path, json.dumps({'image_id': image['Id'], 'tags': image.get('RepoTags') or [],
+        atomic_write(self.module, sum_path, '%s  %s\n' % (digest, os.path.basename(path)))
+        atomic_write(self.module, meta_path, json.dumps({'image_id': image['Id'], 'tags': image.get('RepoTags') or [],
                                                'sha256': digest}, indent=2, sort_keys=True) + '\n')
         self.result.update(sha256=digest, msg='exported %s to %s' % (p['image'], path))
-
-    def write_text(self, path, text):
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix='.tmp-')
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        self.module.atomic_move(tmp, path)
 
     # -- imported ----------------------------------------------------------------------------
     def imported(self):
@@ -489,8 +483,7 @@ def main():
             path=dict(type='path'),
             sha256=dict(type='str'),
             force=dict(type='bool', default=False),
-            docker_host=dict(type='str'),
-            docker_cli=dict(type='path', default='docker'),
+            **docker_argument_spec()
         ),
         supports_check_mode=True,
     )
