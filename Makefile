@@ -37,6 +37,7 @@ demo: setup
 	ansible-playbook -i $(INVENTORY) playbooks/stage_pos.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/pos_start.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/vpn.yml -l $(DEMO_STORE) -e vpn_action=create
+	ansible-playbook -i $(INVENTORY) playbooks/test_print.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/pos_status.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/images.yml
 

@@ -191,3 +191,25 @@ def test_the_psk_appears_nowhere(lab, tunnel_up, tmp_path):
     # 3. The key is where it belongs: only in the instance's secrets files (mode 0600).
     modes = lab.docker('exec', POS, 'sh', '-c', 'stat -c "%a %n" /etc/swanctl/conf.d/*.secrets.conf')
     assert all(line.startswith('600 ') for line in modes.splitlines())
+
+
+def test_test_print_reaches_the_store_printer_through_the_tunnel(lab, tunnel_up):
+    rc, out = lab.playbook('playbooks/test_print.yml', '-l', STORE)
+    assert rc == 0, failures(out)
+    reports = [r.get('msg', '') for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values()
+               if 'Test page printed' in str(r.get('msg', ''))]
+    assert reports and '192.168.22.40:9100' in reports[0]
+    # The printer saw the job come from the instance's cloud address: it crossed the tunnel.
+    assert 'received as' in reports[0] and '-192.168.222.222-' in reports[0]
+
+
+def test_test_print_fails_clearly_when_the_tunnel_is_down(lab, tunnel_up):
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=stop')
+    assert rc == 0, failures(out)
+    try:
+        rc, out = lab.playbook('playbooks/test_print.yml', '-l', STORE)
+        assert rc != 0
+        assert 'Test print from pos_12345678 failed' in failures(out)
+    finally:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=start')
+        assert rc == 0, failures(out)
