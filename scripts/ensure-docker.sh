@@ -26,7 +26,7 @@ fi
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+if [ -d "${SYSTEMD_RUN_DIR:-/run/systemd/system}" ] && command -v systemctl >/dev/null 2>&1; then
   echo "ensure-docker: starting docker.service through systemd"
   systemctl start docker
 else
@@ -38,7 +38,7 @@ else
   else
     # A pid file left by an engine that is gone would make dockerd refuse to start.
     rm -f "$pid_file"
-    for stale in /var/run/docker.pid /run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    for stale in ${DOCKER_PID_FILES:-/var/run/docker.pid /run/docker.pid /var/run/docker/containerd/containerd.pid}; do
       if [ -f "$stale" ] && ! alive "$(cat "$stale" 2>/dev/null)"; then
         echo "ensure-docker: removing stale pid file $stale"
         rm -f "$stale"
