@@ -17,14 +17,14 @@ INVENTORY := inventories/lab
 PYTEST    := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: help setup demo test test-unit test-sanity test-lint test-lab-images test-molecule \
-        test-e2e bench bench-media bench-stage bench-vpn changelog clean
+        test-e2e test-boot bench bench-media bench-stage bench-vpn bench-boot changelog clean
 
 help:
 	@echo "make demo    run the main job in the local lab (sets everything up first)"
-	@echo "make test    run every test tier: unit, sanity, lint, lab images, molecule, e2e"
+	@echo "make test    run every test tier: unit, sanity, lint, lab images, molecule, e2e, boot"
 	@echo "make setup   install what the project needs (idempotent; seconds when ready)"
-	@echo "tiers:       make test-unit | test-sanity | test-lint | test-lab-images | test-molecule | test-e2e"
-	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh)"
+	@echo "tiers:       make test-unit | test-sanity | test-lint | test-lab-images | test-molecule | test-e2e | test-boot"
+	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh, bench/boot.sh)"
 
 setup:
 	@scripts/setup.sh
@@ -42,7 +42,7 @@ demo: setup
 	ansible-playbook -i $(INVENTORY) playbooks/images.yml
 
 test: setup
-	@scripts/run-tiers.sh unit sanity lint lab-images molecule e2e
+	@scripts/run-tiers.sh unit sanity lint lab-images molecule e2e boot
 
 test-unit: setup
 	@scripts/run-tiers.sh unit
@@ -62,7 +62,10 @@ test-molecule: setup
 test-e2e: setup
 	@scripts/run-tiers.sh lab-images e2e
 
-bench: bench-media bench-stage bench-vpn
+test-boot: setup
+	@scripts/run-tiers.sh boot
+
+bench: bench-media bench-stage bench-vpn bench-boot
 
 bench-media: setup
 	bench/media.sh
@@ -72,6 +75,9 @@ bench-stage: setup
 
 bench-vpn: setup
 	bench/vpn.sh
+
+bench-boot: setup
+	bench/boot.sh
 
 changelog: setup
 	antsibull-changelog lint

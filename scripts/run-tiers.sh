@@ -3,7 +3,7 @@
 # "N passed, N failed" line. Stops at nothing: every tier named runs, the exit code is 1 when
 # any failed.
 #
-#   scripts/run-tiers.sh unit sanity lint lab-images molecule e2e
+#   scripts/run-tiers.sh unit sanity lint lab-images molecule e2e boot
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
@@ -22,6 +22,7 @@ tier_lint()       { forget_installed_copy; ansible-lint --profile production --o
 tier_lab-images() { ansible-playbook -i "$inventory" playbooks/build_media.yml; }
 tier_molecule()   { forget_installed_copy; scripts/molecule-all.sh; }
 tier_e2e()        { "${pytest[@]}" tests/e2e -v; }
+tier_boot()       { "${pytest[@]}" tests/boot -v; }
 
 passed=0; failed=0; report=()
 for tier in "$@"; do

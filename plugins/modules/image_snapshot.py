@@ -410,8 +410,8 @@ class Snapshots(object):
                 os.remove(tmp)
             raise
         atomic_write(self.module, sum_path, '%s  %s\n' % (digest, os.path.basename(path)))
-        atomic_write(self.module, meta_path, json.dumps({'image_id': image['Id'], 'tags': image.get('RepoTags') or [],
-                                               'sha256': digest}, indent=2, sort_keys=True) + '\n')
+        meta = {'image_id': image['Id'], 'tags': image.get('RepoTags') or [], 'sha256': digest}
+        atomic_write(self.module, meta_path, json.dumps(meta, indent=2, sort_keys=True) + '\n')
         self.result.update(sha256=digest, msg='exported %s to %s' % (p['image'], path))
 
     # -- imported ----------------------------------------------------------------------------

@@ -1,0 +1,116 @@
+"""Boot tier: the real playbooks against qemu VMs the project builds (see docs/boot-lab.md).
+
+Nothing here is skipped: a machine without qemu fails the tier, as it should.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, '.venv', 'bin')
+LAB = os.path.join(ROOT, 'inventories', 'lab')
+KEY = os.path.join(ROOT, '.state', 'lab', 'id_ed25519')
+PORTS = {'machine01': 2221, 'machine02': 2222}
+OLD = 'linux-image-6.1.0-50-cloud-amd64'
+NEW = 'linux-image-6.1.0-56-cloud-amd64'
+
+
+def kernel_version(package):
+    return package[len('linux-image-'):]
+
+
+def ansible_env(**extra):
+    env = dict(os.environ)
+    env.update({
+        'PATH': BIN + os.pathsep + env.get('PATH', ''),
+        'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
+        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
+        'ANSIBLE_NOCOLOR': '1',
+    })
+    env.update(extra)
+    return env
+
+
+def _json(out):
+    return json.JSONDecoder().raw_decode(out[out.index('{'):])[0]
+
+
+class Run(object):
+    def __init__(self, rc, data, seconds):
+        self.rc, self.data, self.seconds = rc, data, seconds
+
+    def stats(self, host):
+        return self.data['stats'][host]
+
+    def results(self, host):
+        for play in self.data['plays']:
+            for task in play['tasks']:
+                if host in task['hosts']:
+                    yield task['task']['name'], task['hosts'][host]
+
+    def failure(self, host):
+        """The message of the host's last failed task that was not rescued."""
+        msgs = [r.get('msg', '') for name, r in self.results(host) if r.get('failed')]
+        return msgs[-1] if msgs else None
+
+    def task_names(self, host):
+        return [name for name, r in self.results(host) if not r.get('skipped')]
+
+
+class Lab(object):
+    root = ROOT
+
+    def playbook(self, playbook, *args, **env):
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, 'playbooks', playbook)] + list(args)
+        start = time.time()
+        proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**env), capture_output=True, text=True, check=False)
+        log = os.path.join(ROOT, 'tests', 'output', 'boot')
+        os.makedirs(log, exist_ok=True)
+        with open(os.path.join(log, '%s-%d.log' % (playbook, int(start))), 'w') as f:
+            f.write(' '.join(cmd) + '\n' + proc.stdout + proc.stderr)
+        try:
+            data = _json(proc.stdout)
+        except ValueError:
+            raise AssertionError('no JSON from %s: %s' % (playbook, (proc.stdout + proc.stderr)[-3000:]))
+        return Run(proc.returncode, data, time.time() - start)
+
+    def ssh(self, host, command):
+        cmd = ['ssh', '-i', KEY, '-p', str(PORTS[host]), '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10',
+               '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+               'root@127.0.0.1', command]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
+
+    def state(self, host):
+        """uname -r, /proc/cmdline, boot id, GRUB variables and /boot of a machine."""
+        out = self.ssh(host, 'uname -r; cat /proc/cmdline; cat /proc/sys/kernel/random/boot_id; '
+                             'grub-editenv /boot/grub/grubenv list; echo ---; ls /boot')
+        lines = out.splitlines()
+        env_lines, boot = lines[3:lines.index('---')], lines[lines.index('---') + 1:]
+        return {
+            'uname_r': lines[0], 'cmdline': lines[1], 'boot_id': lines[2],
+            'grubenv': dict(l.split('=', 1) for l in env_lines if '=' in l),
+            'boot': sorted(boot),
+        }
+
+    def report(self, host):
+        with open(os.path.join(ROOT, 'reports', host, 'kernel-upgrade-latest.json')) as f:
+            return json.load(f)
+
+
+@pytest.fixture(scope='session')
+def lab():
+    return Lab()
+
+
+@pytest.fixture(scope='session')
+def fresh_lab(lab):
+    """Both machines imaged afresh from the build server's copies (built when missing) and up."""
+    run = lab.playbook('boot_lab.yml', '-e', 'boot_lab_state=reimaged', '-e', 'disk_image_reset_copies=true')
+    assert run.rc == 0, run.data['stats']
+    for host in PORTS:
+        assert lab.state(host)['uname_r'] == kernel_version(OLD)
+    return lab
