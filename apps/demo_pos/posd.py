@@ -24,9 +24,10 @@ import sqlite3
 import sys
 import threading
 import time
+import socketserver
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-VERSION = '1.0.0'
+VERSION = '1.0.1'
 DEFAULTS = {
     'store_id': '00000000',
     'data_dir': '/usr2/pos',
@@ -164,6 +165,17 @@ def make_handler(store, config):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    """HTTP server that starts at once: the standard one looks its own name up in DNS on bind,
+    which stalls for the resolver's timeout on a network without DNS (a store's cloud net)."""
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = host
+        self.server_port = port
+
+
 def load_config(path):
     config = dict(DEFAULTS)
     if path and os.path.exists(path):
@@ -182,7 +194,7 @@ def main(argv=None):
     if args.summary:
         print(json.dumps(store.summary(), sort_keys=True))
         return 0
-    server = ThreadingHTTPServer((config['listen_host'], int(config['listen_port'])), make_handler(store, config))
+    server = Server((config['listen_host'], int(config['listen_port'])), make_handler(store, config))
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown).start()

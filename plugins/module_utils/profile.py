@@ -221,11 +221,32 @@ def validate_profile(profile):
                              'content': str(c['content']), 'mode': str(c.get('mode', '0644')),
                              'owner': str(c.get('owner', 'root'))})
 
+    app_services = [str(n) for n in _list(profile, 'app_services', 'app_services')] or [s['name'] for s in services]
+    for i, n in enumerate(app_services):
+        if n not in names:
+            _fail('app_services[%d]' % i, '%r is not one of the profile\'s services (%s)' % (n, ', '.join(sorted(names))))
+
+    summary = profile.get('data_summary')
+    if summary is not None:
+        if not isinstance(summary, dict):
+            _fail('data_summary', 'must be a mapping with command (and optionally user and compare)')
+        cmd = _command(summary.get('command'), 'data_summary.command')
+        user = summary.get('user', 'root')
+        if user not in user_names:
+            _fail('data_summary.user', 'user %r is neither root nor one of the profile\'s users' % user)
+        compare = [str(k) for k in summary.get('compare') or []]
+        if not compare:
+            _fail('data_summary.compare', 'list the keys of the summary that must be equal on both sides, '
+                                          'such as [transactions, digest]')
+        summary = {'command': cmd if isinstance(cmd, list) else ['/bin/sh', '-c', cmd], 'user': user,
+                   'compare': compare}
+
     return {
         'name': name, 'version': version, 'media': _media(profile), 'packages': packages,
         'groups': groups, 'users': users, 'install': install, 'services': services, 'ports': ports,
         'data_paths': data_paths, 'health': health, 'backup': {'include': include, 'exclude': exclude},
-        'printer': printer, 'config_files': config_files,
+        'printer': printer, 'config_files': config_files, 'app_services': app_services,
+        'data_summary': summary,
     }
 
 

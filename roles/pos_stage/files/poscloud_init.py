@@ -11,6 +11,11 @@ services.json: [{"name": "posd", "command": ["/opt/demo-pos/bin/posd"], "user": 
                  "stop_timeout": 10, "env": {"K": "V"}}, ...]
 Before the services start, SSH host keys are made when sshd is installed and none exist (images
 never carry host keys). The state of each service is kept in /run/poscloud/services.json.
+
+Holding a service: a file named after it in /var/lib/poscloud/hold (POSCLOUD_HOLD_DIR) stops it
+cleanly and keeps it from starting, also across restarts of the container when that folder is on a
+volume; removing the file starts it again. A cutover uses this to keep the application of a standby
+instance (and of the store's physical server) down while its data is copied.
 """
 import json
 import os
@@ -20,8 +25,9 @@ import subprocess
 import sys
 import time
 
-CONFIG = '/etc/poscloud/services.json'
-STATE = '/run/poscloud/services.json'
+CONFIG = os.environ.get('POSCLOUD_SERVICES', '/etc/poscloud/services.json')
+STATE = os.environ.get('POSCLOUD_STATE', '/run/poscloud/services.json')
+HOLD_DIR = os.environ.get('POSCLOUD_HOLD_DIR', '/var/lib/poscloud/hold')
 
 
 def log(msg):
@@ -63,10 +69,33 @@ class Service(object):
         self.started_at = time.time()
         log('started %s (pid %d)' % (self.name, self.proc.pid))
 
-    def state(self):
-        return {'name': self.name, 'pid': self.proc.pid if self.proc else None,
-                'running': bool(self.proc and self.proc.poll() is None),
+    def running(self):
+        return bool(self.proc and self.proc.poll() is None)
+
+    def stop(self):
+        if self.running():
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                log('%s did not stop in %.0fs; killing it' % (self.name, self.stop_timeout))
+                self.proc.kill()
+                self.proc.wait()
+            log('stopped %s' % self.name)
+        self.proc = None
+        self.next_start = 0.0
+
+    def state(self, held=False):
+        return {'name': self.name, 'pid': self.proc.pid if self.running() else None,
+                'running': self.running(), 'held': held,
                 'restarts': self.restarts, 'started_at': self.started_at}
+
+
+def held_names():
+    try:
+        return set(os.listdir(HOLD_DIR))
+    except OSError:
+        return set()
 
 
 def prepare():
@@ -76,11 +105,11 @@ def prepare():
             subprocess.call(['ssh-keygen', '-A'])
 
 
-def write_state(services):
+def write_state(services, held=()):
     os.makedirs(os.path.dirname(STATE), exist_ok=True)
     tmp = STATE + '.tmp'
     with open(tmp, 'w') as f:
-        json.dump([s.state() for s in services], f)
+        json.dump([s.state(s.name in held) for s in services], f)
     os.rename(tmp, STATE)
 
 
@@ -94,16 +123,29 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     prepare()
+    held = held_names()
     for s in services:
-        s.start()
-    write_state(services)
+        if s.name in held:
+            log('%s is held; not starting it' % s.name)
+        else:
+            s.start()
+    write_state(services, held)
     while not stopping:
         changed = False
+        now_held = held_names()
+        if now_held != held:
+            held, changed = now_held, True
         for s in services:
-            if s.proc.poll() is not None and time.time() >= s.next_start:
-                log('%s exited with %s; restarting' % (s.name, s.proc.returncode))
-                s.restarts += 1
-                s.next_start = time.time() + min(30, 2 ** min(s.restarts, 5))
+            if s.name in held:
+                if s.running():
+                    log('%s is held; stopping it' % s.name)
+                    s.stop()
+                    changed = True
+            elif s.proc is None or (s.proc.poll() is not None and time.time() >= s.next_start):
+                if s.proc is not None:
+                    log('%s exited with %s; restarting' % (s.name, s.proc.returncode))
+                    s.restarts += 1
+                    s.next_start = time.time() + min(30, 2 ** min(s.restarts, 5))
                 s.start()
                 changed = True
         # reap anything else that died (orphans re-parented to us)
@@ -113,20 +155,12 @@ def main():
         except ChildProcessError:
             pass
         if changed:
-            write_state(services)
-        time.sleep(0.5)
+            write_state(services, held)
+        time.sleep(0.2)
     log('stopping services')
     for s in reversed(services):
-        if s.proc and s.proc.poll() is None:
-            s.proc.terminate()
-            try:
-                s.proc.wait(s.stop_timeout)
-            except subprocess.TimeoutExpired:
-                log('%s did not stop in %.0fs; killing it' % (s.name, s.stop_timeout))
-                s.proc.kill()
-                s.proc.wait()
-        log('stopped %s' % s.name)
-    write_state(services)
+        s.stop()
+    write_state(services, held)
     return 0
 
 

@@ -17,10 +17,10 @@ def demo():
 
 def test_the_demo_profile_is_valid_and_normalised(demo):
     p = prof.validate_profile(demo)
-    assert p['name'] == 'demo' and p['version'] == '1.0.0'
+    assert p['name'] == 'demo' and p['version'] == '1.0.1'
     assert p['data_paths'] == ['/usr2/pos']
     assert p['ports'] == [{'port': 22, 'proto': 'tcp'}, {'port': 8080, 'proto': 'tcp'}]
-    assert p['install'][0]['command'].startswith('sh demo-pos-1.0.0/install.sh')
+    assert p['install'][0]['command'].startswith('sh demo-pos-1.0.1/install.sh')
     assert [s['name'] for s in p['services']] == ['sshd', 'posd']
     assert p['services'][1]['user'] == 'pos'
     assert p['backup']['include'] == ['/usr2/pos']
@@ -30,7 +30,7 @@ def test_the_demo_profile_is_valid_and_normalised(demo):
 def test_digest_follows_content(demo):
     a = prof.profile_digest(prof.validate_profile(demo))
     assert a == prof.profile_digest(prof.validate_profile(copy.deepcopy(demo)))
-    demo['version'] = '1.0.1'
+    demo['version'] = '1.0.2'
     assert prof.profile_digest(prof.validate_profile(demo)) != a
 
 
@@ -105,3 +105,26 @@ def test_store_id_pattern_can_be_changed_and_must_be_valid():
     assert prof.validate_store_id('ST-0042', r'^ST-[0-9]{4}$') == 'ST-0042'
     with pytest.raises(prof.ProfileError, match='^store_id_pattern: '):
         prof.validate_store_id('1', '([')
+
+
+def test_app_services_default_to_every_service_and_must_exist(demo):
+    p = prof.validate_profile(demo)
+    assert p['app_services'] == ['posd']
+    del demo['app_services']
+    assert prof.validate_profile(demo)['app_services'] == ['sshd', 'posd']
+    demo['app_services'] = ['posd', 'nope']
+    with pytest.raises(prof.ProfileError, match=r"^app_services\[1\]: 'nope' is not one of"):
+        prof.validate_profile(demo)
+
+
+def test_data_summary_is_checked(demo):
+    p = prof.validate_profile(demo)
+    assert p['data_summary']['compare'] == ['transactions', 'digest'] and p['data_summary']['user'] == 'pos'
+    demo['data_summary']['compare'] = []
+    with pytest.raises(prof.ProfileError, match=r'^data_summary.compare: '):
+        prof.validate_profile(demo)
+    demo['data_summary'] = {'command': ['x'], 'user': 'nobody', 'compare': ['digest']}
+    with pytest.raises(prof.ProfileError, match=r'^data_summary.user: '):
+        prof.validate_profile(demo)
+    del demo['data_summary']
+    assert prof.validate_profile(demo)['data_summary'] is None

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Data manifests: one entry per file, folder and link under a store's data paths (relative path,
+type, size, permission bits, SHA-256 of the content or the link target), in path order, and a
+digest over them. Equal digests mean equal data; the entries say what differs.
+
+The same manifest is made from a folder tree (the physical server, the cloud volumes) and from a
+tar archive (a backup set), so a backup can be checked before anything is restored from it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import hashlib
+import json
+import os
+import stat
+import tarfile
+
+CHUNK = 1024 * 1024
+
+
+class ManifestError(Exception):
+    pass
+
+
+def _excluded(relpath, patterns):
+    name = relpath.rsplit('/', 1)[-1]
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relpath, p) for p in patterns)
+
+
+def _hash_stream(f):
+    h = hashlib.sha256()
+    while True:
+        block = f.read(CHUNK)
+        if not block:
+            break
+        h.update(block)
+    return h.hexdigest()
+
+
+def _entry(path, kind, size=0, mode=0, sha256=''):
+    return {'path': path, 'type': kind, 'size': size, 'mode': '%04o' % (mode & 0o7777), 'sha256': sha256}
+
+
+def tree_entries(root, prefix, exclude=()):
+    """Entries of the tree at ``root``, their paths starting with ``prefix`` (the data path)."""
+    if not os.path.isdir(root):
+        raise ManifestError('%s is not a folder' % root)
+    out = [_entry(prefix, 'dir', mode=os.lstat(root).st_mode)]
+    for folder, dirs, files in os.walk(root):
+        rel_folder = os.path.relpath(folder, root)
+        rel_folder = '' if rel_folder == '.' else rel_folder + '/'
+        keep = []
+        for d in sorted(dirs):
+            rel = rel_folder + d
+            if _excluded(rel, exclude):
+                continue
+            full = os.path.join(folder, d)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out.append(_entry(prefix + '/' + rel, 'link', sha256=hashlib.sha256(
+                    os.readlink(full).encode('utf-8', 'surrogateescape')).hexdigest()))
+                continue
+            out.append(_entry(prefix + '/' + rel, 'dir', mode=st.st_mode))
+            keep.append(d)
+        dirs[:] = keep
+        for name in sorted(files):
+            rel = rel_folder + name
+            if _excluded(rel, exclude):
+                continue
+            full = os.path.join(folder, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out.append(_entry(prefix + '/' + rel, 'link', sha256=hashlib.sha256(
+                    os.readlink(full).encode('utf-8', 'surrogateescape')).hexdigest()))
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, 'rb') as f:
+                    digest = _hash_stream(f)
+                out.append(_entry(prefix + '/' + rel, 'file', st.st_size, st.st_mode, digest))
+    return out
+
+
+def tar_entries(archive, data_paths, exclude=()):
+    """Entries of a tar archive whose member names are the data paths without the leading '/'
+    (``tar -C / -cf set.tar usr2/pos``); members outside ``data_paths`` are an error."""
+    out = []
+    try:
+        with tarfile.open(archive, 'r:*') as tar:
+            for m in tar:
+                name = '/' + m.name.strip('/')
+                if name.startswith('/./'):
+                    name = name[2:]
+                base = [d for d in data_paths if name == d or name.startswith(d + '/')]
+                if not base:
+                    raise ManifestError('%s holds %s, which is outside the data paths (%s)'
+                                        % (archive, name, ', '.join(data_paths)))
+                rel = name[len(base[0]) + 1:]
+                if rel and _excluded(rel, exclude):
+                    continue
+                if m.isdir():
+                    out.append(_entry(name, 'dir', mode=m.mode))
+                elif m.issym():
+                    out.append(_entry(name, 'link', sha256=hashlib.sha256(
+                        m.linkname.encode('utf-8', 'surrogateescape')).hexdigest()))
+                elif m.isfile():
+                    f = tar.extractfile(m)
+                    out.append(_entry(name, 'file', m.size, m.mode, _hash_stream(f)))
+                else:
+                    raise ManifestError('%s holds %s, which is neither a file, a folder nor a link'
+                                        % (archive, name))
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise ManifestError('%s is not a readable tar archive: %s' % (archive, e))
+    return out
+
+
+def manifest_text(entries):
+    """The canonical text of a manifest: one JSON object per line, in path order."""
+    return ''.join(json.dumps(e, sort_keys=True, separators=(',', ':')) + '\n'
+                   for e in sorted(entries, key=lambda e: e['path']))
+
+
+def manifest_digest(entries):
+    return hashlib.sha256(manifest_text(entries).encode('utf-8')).hexdigest()
+
+
+def parse_manifest(text):
+    entries = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            e = json.loads(line)
+        except ValueError:
+            raise ManifestError('line %d is not JSON' % n)
+        if not isinstance(e, dict) or not all(k in e for k in ('path', 'type', 'size', 'mode', 'sha256')):
+            raise ManifestError('line %d is not a manifest entry (path, type, size, mode, sha256)' % n)
+        entries.append(e)
+    return entries
+
+
+def compare(expected, actual, limit=20):
+    """Differences between two lists of entries, as short readable lines (at most ``limit``)."""
+    a = dict((e['path'], e) for e in expected)
+    b = dict((e['path'], e) for e in actual)
+    out = []
+    for path in sorted(set(a) | set(b)):
+        if path not in b:
+            out.append('missing: %s' % path)
+        elif path not in a:
+            out.append('unexpected: %s' % path)
+        elif a[path] != b[path]:
+            what = [k for k in ('type', 'size', 'mode', 'sha256') if a[path].get(k) != b[path].get(k)]
+            out.append('differs (%s): %s' % (', '.join(what), path))
+        if len(out) >= limit:
+            out.append('...')
+            break
+    return out
+
+
+def summarize(entries):
+    files = [e for e in entries if e['type'] == 'file']
+    return {'digest': manifest_digest(entries), 'entries': len(entries), 'files': len(files),
+            'bytes': sum(e['size'] for e in files)}

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: data_manifest
+short_description: Make, keep and check the manifest of a store's data
+version_added: 0.2.0
+description:
+  - Makes the manifest of a store's data paths, one entry per file, folder and link with its path,
+    type, size, permission bits and SHA-256, and a digest over all of them. Two copies of the data
+    are equal when their digests are equal; the entries name what differs when they are not.
+  - Reads a folder tree (the live data on a physical server, the data volumes of a cloud instance)
+    or a tar archive of the data paths (a backup set), so a backup can be checked without
+    extracting it.
+  - Optionally writes the manifest to a file, and checks the data against a digest or a manifest
+    file, failing with the differences when they do not match.
+author:
+  - POS Cloud Fleet team (@poscloud-fleet)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the manifest is made and checked but not written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+options:
+  paths:
+    description:
+      - The data paths, absolute, as the application profile lists them (C(data_paths)).
+    type: list
+    elements: path
+    required: true
+  root:
+    description:
+      - Folder the data paths are found under, for data copied somewhere else than its own path.
+    type: path
+    default: /
+  archive:
+    description:
+      - Make the manifest from this tar archive instead of the folders. Its members must be the
+        data paths without the leading C(/), as C(tar -C / -cf set.tar usr2/pos) writes them.
+    type: path
+  exclude:
+    description:
+      - Glob patterns of names (or paths relative to their data path) left out, such as C(*.tmp);
+        use the same list as the copy that is checked.
+    type: list
+    elements: str
+    default: []
+  dest:
+    description:
+      - Write the manifest (one JSON object per line, in path order) to this file, atomically.
+    type: path
+  mode:
+    description:
+      - Permissions of I(dest).
+    type: raw
+    default: '0640'
+  expect_digest:
+    description:
+      - Fail unless the manifest's digest equals this one.
+    type: str
+  expect_file:
+    description:
+      - Fail unless the manifest equals the one in this file, naming the entries that differ.
+    type: path
+  return_entries:
+    description:
+      - Return every entry (large for big data sets).
+    type: bool
+    default: false
+seealso:
+  - module: poscloud.fleet.pos_profile
+notes:
+  - Folders contribute their permission bits, not their times; files are compared by content.
+'''
+
+EXAMPLES = r'''
+- name: Manifest of the data on the store's physical server
+  poscloud.fleet.data_manifest:
+    paths: [/usr2/pos]
+    exclude: ["*.tmp", "*.db-shm"]
+  register: source
+
+- name: The cloud copy must be identical
+  poscloud.fleet.data_manifest:
+    paths: [/usr2/pos]
+    exclude: ["*.tmp", "*.db-shm"]
+    expect_digest: "{{ source.digest }}"
+
+- name: Keep the manifest of a backup set beside it
+  poscloud.fleet.data_manifest:
+    paths: [/usr2/pos]
+    archive: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/data.tar
+    dest: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/manifest.jsonl
+
+- name: Check a backup set before restoring it
+  poscloud.fleet.data_manifest:
+    paths: [/usr2/pos]
+    archive: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/data.tar
+    expect_file: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/manifest.jsonl
+'''
+
+RETURN = r'''
+digest:
+  description: SHA-256 of the manifest's canonical text.
+  returned: always
+  type: str
+  sample: 3f1c0c5e0b1c3b0e54c1a1f7f1c52b1f1f7c0a4d8e3b2a1c9d8e7f6a5b4c3d2e
+entries:
+  description: Number of entries (files, folders and links).
+  returned: always
+  type: int
+  sample: 2051
+files:
+  description: Number of files.
+  returned: always
+  type: int
+  sample: 2003
+bytes:
+  description: Total size of the files.
+  returned: always
+  type: int
+  sample: 209715200
+differences:
+  description: What differs from I(expect_file), at most 20 lines (empty when it matches or was not given).
+  returned: always
+  type: list
+  elements: str
+  sample: ["differs (sha256): /usr2/pos/db/pos.db"]
+manifest:
+  description: Every entry, when I(return_entries) is true.
+  returned: when return_entries is true
+  type: list
+  elements: dict
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type='list', elements='path', required=True),
+            root=dict(type='path', default='/'),
+            archive=dict(type='path'),
+            exclude=dict(type='list', elements='str', default=[]),
+            dest=dict(type='path'),
+            mode=dict(type='raw', default='0640'),
+            expect_digest=dict(type='str'),
+            expect_file=dict(type='path'),
+            return_entries=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    paths = [os.path.normpath(x) for x in p['paths']]
+    bad = [x for x in paths if not x.startswith('/') or x == '/']
+    if bad:
+        module.fail_json(msg='paths: %s must be absolute data folders such as /usr2/pos' % ', '.join(bad))
+    try:
+        if p['archive']:
+            if not os.path.isfile(p['archive']):
+                module.fail_json(msg='archive: %s does not exist' % p['archive'])
+            entries = mf.tar_entries(p['archive'], paths, p['exclude'])
+        else:
+            entries = []
+            for path in paths:
+                where = os.path.join(p['root'], path.lstrip('/'))
+                if not os.path.isdir(where):
+                    module.fail_json(msg='paths: %s does not exist under %s' % (path, p['root']))
+                entries.extend(mf.tree_entries(where, path, p['exclude']))
+        expected = None
+        if p['expect_file']:
+            if not os.path.isfile(p['expect_file']):
+                module.fail_json(msg='expect_file: %s does not exist' % p['expect_file'])
+            with open(p['expect_file']) as f:
+                expected = mf.parse_manifest(f.read())
+    except mf.ManifestError as e:
+        module.fail_json(msg=str(e))
+
+    result = mf.summarize(entries)
+    result['differences'] = []
+    result['changed'] = False
+    if expected is not None:
+        result['differences'] = mf.compare(expected, entries)
+    text = mf.manifest_text(entries)
+    if p['dest']:
+        try:
+            with open(p['dest']) as f:
+                current = f.read()
+        except (IOError, OSError):
+            current = None
+        if current != text:
+            result['changed'] = True
+            if not module.check_mode:
+                mode = p['mode']
+                mode = int(mode, 8) if isinstance(mode, str) else int(mode)
+                atomic_write(module, p['dest'], text, mode)
+    if p['return_entries']:
+        result['manifest'] = sorted(entries, key=lambda e: e['path'])
+    if result['differences']:
+        module.fail_json(msg='The data does not match the manifest %s: %s'
+                         % (p['expect_file'], '; '.join(result['differences'])), **result)
+    if p['expect_digest'] and p['expect_digest'] != result['digest']:
+        module.fail_json(msg='The data does not match: manifest digest %s, expected %s'
+                         % (result['digest'], p['expect_digest']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
