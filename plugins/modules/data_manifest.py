@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: data_manifest
 short_description: Make, keep and check the manifest of a store's data
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes the manifest of a store's data paths, one entry per file, folder and link with its path,
     type, size, permission bits and SHA-256, and a digest over all of them. Two copies of the data
