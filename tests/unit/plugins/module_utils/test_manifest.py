@@ -89,3 +89,43 @@ def test_manifest_text_round_trips_and_bad_lines_are_refused(tree):
         mf.parse_manifest('{"path": "/x"}\n')
     s = mf.summarize(e)
     assert s['files'] == 2 and s['bytes'] == 607 and s['entries'] == len(e)
+
+
+def test_cache_reuses_only_provably_unchanged_files(tree, monkeypatch):
+    import time
+    root = str(tree / 'usr2' / 'pos')
+    fresh = {}
+    first = mf.tree_entries(root, '/usr2/pos', (), None, fresh)
+    cache = {'made_ns': time.time_ns() + 5 * 10 ** 9, 'files': fresh}   # as if made well after the writes
+    reads = []
+    real = mf._hash_stream
+
+    def counting(f):
+        reads.append(f.name)
+        return real(f)
+    monkeypatch.setattr(mf, '_hash_stream', counting)
+    assert mf.tree_entries(root, '/usr2/pos', (), cache, {}) == first
+    assert reads == []
+    # Same size, content changed in place, modification time put back: the change time gives it away.
+    db = tree / 'usr2' / 'pos' / 'db' / 'pos.db'
+    st = os.stat(str(db))
+    time.sleep(0.01)
+    with open(str(db), 'r+b') as f:
+        f.write(b'SQLITE')
+    os.utime(str(db), ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = dict((e['path'], e) for e in mf.tree_entries(root, '/usr2/pos', (), cache, {}))
+    assert reads == [str(db)]
+    assert again['/usr2/pos/db/pos.db']['sha256'] != dict((e['path'], e) for e in first)['/usr2/pos/db/pos.db']['sha256']
+
+
+def test_cache_does_not_trust_files_written_just_before_it_was_made(tree, monkeypatch):
+    import time
+    root = str(tree / 'usr2' / 'pos')
+    fresh = {}
+    mf.tree_entries(root, '/usr2/pos', (), None, fresh)
+    cache = {'made_ns': time.time_ns(), 'files': fresh}     # files written within the last second
+    reads = []
+    real = mf._hash_stream
+    monkeypatch.setattr(mf, '_hash_stream', lambda f: reads.append(f.name) or real(f))
+    mf.tree_entries(root, '/usr2/pos', (), cache, {})
+    assert len(reads) == len(fresh) == 4
