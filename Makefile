@@ -17,14 +17,14 @@ INVENTORY := inventories/lab
 PYTEST    := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: help setup demo test test-unit test-sanity test-lint test-lab-images test-molecule \
-        test-e2e test-boot bench bench-media bench-stage bench-vpn bench-boot changelog clean
+        test-e2e test-boot bench bench-media bench-stage bench-vpn bench-boot bench-cutover changelog clean
 
 help:
 	@echo "make demo    run the main job in the local lab (sets everything up first)"
 	@echo "make test    run every test tier: unit, sanity, lint, lab images, molecule, e2e, boot"
 	@echo "make setup   install what the project needs (idempotent; seconds when ready)"
 	@echo "tiers:       make test-unit | test-sanity | test-lint | test-lab-images | test-molecule | test-e2e | test-boot"
-	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh, bench/boot.sh)"
+	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh, bench/boot.sh, bench/cutover.sh)"
 
 setup:
 	@scripts/setup.sh
@@ -34,12 +34,9 @@ DEMO_STORE ?= store_12345678
 demo: setup
 	ansible-playbook -i $(INVENTORY) playbooks/build_media.yml
 	ansible-playbook -i $(INVENTORY) playbooks/lab.yml -l $(DEMO_STORE)
-	ansible-playbook -i $(INVENTORY) playbooks/stage_pos.yml -l $(DEMO_STORE)
-	ansible-playbook -i $(INVENTORY) playbooks/pos_start.yml -l $(DEMO_STORE)
-	ansible-playbook -i $(INVENTORY) playbooks/vpn.yml -l $(DEMO_STORE) -e vpn_action=create
-	ansible-playbook -i $(INVENTORY) playbooks/test_print.yml -l $(DEMO_STORE)
+	ansible-playbook -i $(INVENTORY) playbooks/deploy_pos.yml -l $(DEMO_STORE)
 	ansible-playbook -i $(INVENTORY) playbooks/pos_status.yml -l $(DEMO_STORE)
-	ansible-playbook -i $(INVENTORY) playbooks/images.yml
+	@echo; cat reports/$(DEMO_STORE)/cutover.md
 
 test: setup
 	@scripts/run-tiers.sh unit sanity lint lab-images molecule e2e boot
@@ -65,7 +62,7 @@ test-e2e: setup
 test-boot: setup
 	@scripts/run-tiers.sh boot
 
-bench: bench-media bench-stage bench-vpn bench-boot
+bench: bench-media bench-stage bench-vpn bench-boot bench-cutover
 
 bench-media: setup
 	bench/media.sh
@@ -78,6 +75,9 @@ bench-vpn: setup
 
 bench-boot: setup
 	bench/boot.sh
+
+bench-cutover: setup
+	bench/cutover.sh
 
 changelog: setup
 	antsibull-changelog lint

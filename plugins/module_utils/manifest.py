@@ -45,8 +45,28 @@ def _entry(path, kind, size=0, mode=0, sha256=''):
     return {'path': path, 'type': kind, 'size': size, 'mode': '%04o' % (mode & 0o7777), 'sha256': sha256}
 
 
-def tree_entries(root, prefix, exclude=()):
-    """Entries of the tree at ``root``, their paths starting with ``prefix`` (the data path)."""
+def _file_hash(full, st, cache, fresh):
+    """SHA-256 of a file, reused from ``cache`` when the file is provably unchanged since then:
+    same inode, size, modification and change time (the change time cannot be set back by any
+    program), and not modified within a second before the cache was made (a write in that second
+    could share the recorded times). ``fresh`` collects the entries of the next cache."""
+    key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    old = cache.get('files', {}).get(full) if cache else None
+    if old and old[:5] == key and st.st_mtime_ns < cache.get('made_ns', 0) - 1000000000 \
+            and st.st_ctime_ns < cache.get('made_ns', 0) - 1000000000:
+        digest = old[5]
+    else:
+        with open(full, 'rb') as f:
+            digest = _hash_stream(f)
+    fresh[full] = key + [digest]
+    return digest
+
+
+def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
+    """Entries of the tree at ``root``, their paths starting with ``prefix`` (the data path).
+    With ``cache`` (see ``_file_hash``), unchanged files are not read again; the entries for the
+    next cache go to ``fresh``."""
+    fresh = {} if fresh is None else fresh
     if not os.path.isdir(root):
         raise ManifestError('%s is not a folder' % root)
     out = [_entry(prefix, 'dir', mode=os.lstat(root).st_mode)]
@@ -77,8 +97,7 @@ def tree_entries(root, prefix, exclude=()):
                 out.append(_entry(prefix + '/' + rel, 'link', sha256=hashlib.sha256(
                     os.readlink(full).encode('utf-8', 'surrogateescape')).hexdigest()))
             elif stat.S_ISREG(st.st_mode):
-                with open(full, 'rb') as f:
-                    digest = _hash_stream(f)
+                digest = _file_hash(full, st, cache, fresh)
                 out.append(_entry(prefix + '/' + rel, 'file', st.st_size, st.st_mode, digest))
     return out
 

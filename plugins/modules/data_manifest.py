@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: data_manifest
 short_description: Make, keep and check the manifest of a store's data
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes the manifest of a store's data paths, one entry per file, folder and link with its path,
     type, size, permission bits and SHA-256, and a digest over all of them. Two copies of the data
@@ -74,6 +74,16 @@ options:
   expect_file:
     description:
       - Fail unless the manifest equals the one in this file, naming the entries that differ.
+    type: path
+  cache:
+    description:
+      - File of the SHA-256 sums of the last run over these folders. A file whose inode, size,
+        modification and change times are unchanged since then (and that was not modified within
+        a second before that run) is not read again; every other file is. The file is rewritten
+        after each run (also in check mode, as it describes the data, not a change to it).
+      - Make one outside a cutover window (after the pre-sync) and the manifest inside the window
+        reads only what changed since. The change time cannot be set back by a program, so a file
+        changed in any way is read again.
     type: path
   return_entries:
     description:
@@ -146,11 +156,24 @@ manifest:
   elements: dict
 '''
 
+import json
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+
+
+def load_cache(path):
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else None
+    except (IOError, OSError, ValueError):
+        return None
 
 
 def main():
@@ -164,6 +187,7 @@ def main():
             mode=dict(type='raw', default='0640'),
             expect_digest=dict(type='str'),
             expect_file=dict(type='path'),
+            cache=dict(type='path'),
             return_entries=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -179,12 +203,17 @@ def main():
                 module.fail_json(msg='archive: %s does not exist' % p['archive'])
             entries = mf.tar_entries(p['archive'], paths, p['exclude'])
         else:
+            cache = load_cache(p['cache'])
+            fresh = {}
+            made_ns = time.time_ns() if hasattr(time, 'time_ns') else int(time.time() * 1e9)
             entries = []
             for path in paths:
                 where = os.path.join(p['root'], path.lstrip('/'))
                 if not os.path.isdir(where):
                     module.fail_json(msg='paths: %s does not exist under %s' % (path, p['root']))
-                entries.extend(mf.tree_entries(where, path, p['exclude']))
+                entries.extend(mf.tree_entries(where, path, p['exclude'], cache, fresh))
+            if p['cache']:
+                atomic_write(module, p['cache'], json.dumps({'made_ns': made_ns, 'files': fresh}), 0o600)
         expected = None
         if p['expect_file']:
             if not os.path.isfile(p['expect_file']):

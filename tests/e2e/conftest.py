@@ -63,3 +63,15 @@ def task_results(output, name_part):
             if name_part in task['task']['name']:
                 found.extend(task['hosts'].values())
     return found
+
+
+def failures(out):
+    """The messages of every failed task result (and failed loop item) in a playbook's output."""
+    msgs = []
+    for play in out['plays']:
+        for task in play['tasks']:
+            for result in task['hosts'].values():
+                if result.get('failed'):
+                    msgs.append(str(result.get('msg', '')))
+                    msgs.extend(str(i.get('msg', '')) for i in result.get('results', []) if i.get('failed'))
+    return '\n'.join(msgs)

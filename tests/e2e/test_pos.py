@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, failures as failure_messages
 
 STORE = 'store_12345678'
 STORE_ID = '12345678'
@@ -17,15 +17,6 @@ OTHER_ID = '23456789'
 def stats(out, host=STORE):
     return out['stats'][host]
 
-
-def failure_messages(out):
-    msgs = []
-    for play in out['plays']:
-        for task in play['tasks']:
-            for result in task['hosts'].values():
-                if result.get('failed'):
-                    msgs.append(result.get('msg', ''))
-    return '\n'.join(str(m) for m in msgs)
 
 
 def images_of(lab, store_id):

@@ -7,22 +7,12 @@ import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, ansible_env
+from conftest import BIN, LAB, ROOT, ansible_env, failures
 
 STORE = 'store_12345678'
 STORE_ID = '12345678'
 POS = 'pos_%s' % STORE_ID
 
-
-def failures(out):
-    msgs = []
-    for p in out['plays']:
-        for t in p['tasks']:
-            for r in t['hosts'].values():
-                if r.get('failed'):
-                    msgs.append(str(r.get('msg', '')))
-                    msgs.extend(str(i.get('msg', '')) for i in r.get('results', []) if i.get('failed'))
-    return '\n'.join(msgs)
 
 
 def status(out):

@@ -1,0 +1,56 @@
+"""The instance init (roles/pos_stage/files/poscloud_init.py), run for real with two services:
+a held service is stopped cleanly and kept down, and starts again when released."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+INIT = os.path.join(ROOT, 'roles', 'pos_stage', 'files', 'poscloud_init.py')
+
+
+def wait(check, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if check():
+                return True
+        except (IOError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError('timed out')
+
+
+def test_hold_stops_a_service_keeps_it_down_and_release_starts_it(tmp_path):
+    services = [{'name': 'app', 'command': [sys.executable, '-c', 'import time; time.sleep(600)']},
+                {'name': 'infra', 'command': [sys.executable, '-c', 'import time; time.sleep(600)']}]
+    (tmp_path / 'services.json').write_text(json.dumps(services))
+    hold = tmp_path / 'hold'
+    hold.mkdir()
+    (hold / 'app').write_text('')
+    state = tmp_path / 'state.json'
+    env = dict(os.environ, POSCLOUD_SERVICES=str(tmp_path / 'services.json'), POSCLOUD_STATE=str(state),
+               POSCLOUD_HOLD_DIR=str(hold))
+    log = open(str(tmp_path / "init.log"), "w+")
+    proc = subprocess.Popen([sys.executable, INIT], env=env, stderr=log, text=True)
+    try:
+        def running():
+            return dict((s['name'], s['running']) for s in json.loads(state.read_text()))
+        wait(lambda: running() == {'app': False, 'infra': True})      # held from the start
+        time.sleep(1)
+        assert running() == {'app': False, 'infra': True}             # and kept down
+        (hold / 'app').unlink()
+        wait(lambda: running() == {'app': True, 'infra': True})       # released
+        (hold / 'app').write_text('')
+        wait(lambda: running() == {'app': False, 'infra': True})      # held again
+        assert [s for s in json.loads(state.read_text()) if s['name'] == 'app'][0]['held'] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.seek(0)
+        out = log.read()
+    assert proc.returncode == 0
+    assert 'app is held; not starting it' in out and 'app is held; stopping it' in out
+    assert 'restarting' not in out
