@@ -22,7 +22,6 @@ def sh(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, check=kw.get('check', True)).stdout
 
 
-
 def health(container):
     """The demo POS's /health in a container, or None when it does not answer."""
     proc = subprocess.run(['docker', 'exec', container, 'python3', '-c',
