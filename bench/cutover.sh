@@ -75,6 +75,9 @@ for size in $sizes; do
   res[$size,naive]=$(secs "$s" "$e")
 done
 
+echo "== leaving store $id as the lab makes it (default data set, on its physical server)" >&2
+fresh_store "$(python3 -c "import yaml; print(yaml.safe_load(open('roles/store_lab/defaults/main.yml'))['store_lab_posserver_data_mb'])")"
+
 echo
 echo "Cutover benchmark (store $id through its IPsec tunnel, userspace data path, $(nproc) cores; same run)"
 printf '%-9s %7s %9s %11s %9s %10s %12s %8s\n' "data" "files" "presync" "final delta" "total" "downtime" "naive down" "ratio"

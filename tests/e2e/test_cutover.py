@@ -22,7 +22,6 @@ def sh(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, check=kw.get('check', True)).stdout
 
 
-
 def health(container):
     """The demo POS's /health in a container, or None when it does not answer."""
     proc = subprocess.run(['docker', 'exec', container, 'python3', '-c',
@@ -135,6 +134,18 @@ def test_unreachable_physical_server_changes_nothing(lab, lab_stores):
     assert_no_sale_lost(B, 'source')
 
 
+def test_check_mode_copies_and_stops_nothing(lab, lab_stores):
+    back_on_source(B)
+    before = (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}'))
+    rc, out = deploy(lab, '-l', 'store_%s' % B, '--check')
+    assert rc == 0, failures(out)
+    assert any('Check mode: store %s would be pre-synced' % B in str(r.get('msg', ''))
+               for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values())
+    assert (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}')) == before
+    assert not os.path.exists(SOURCE_HOLD % B)
+    assert_no_sale_lost(B, 'source')
+
+
 def test_tunnel_drop_during_presync_fails_before_the_window_and_a_rerun_completes(lab, lab_stores):
     back_on_source(B, fresh_cloud=True)
     paused = []
@@ -197,19 +208,27 @@ def test_controller_killed_during_final_sync_then_a_rerun_completes(lab, lab_sto
     assert_no_sale_lost(B, 'cloud')
 
 
-@pytest.mark.parametrize('hook,extra,reason', [
-    ('corrupt_cloud.yml', [], 'does not match'),
-    ('grow_source.yml', ['-e', 'e2e_grow_to_mb=330'], 'final-sync'),
+def source_mb(store):
+    return int(sh('docker', 'exec', 'posserver_%s' % store, 'du', '-sm', '/usr2/pos').split()[0])
+
+
+@pytest.mark.parametrize('hook,reason', [
+    ('corrupt_cloud.yml', 'does not match'),
+    ('grow_source.yml', 'final-sync'),
 ], ids=['checksum-mismatch-after-final-sync', 'cloud-volume-full-during-final-sync'])
-def test_failure_in_the_window_rolls_back(lab, lab_stores, hook, extra, reason):
+def test_failure_in_the_window_rolls_back(lab, lab_stores, hook, reason):
     back_on_source(B)
     point = 'before_window' if hook == 'grow_source.yml' else 'after_final_sync'
+    extra = []
     if hook == 'grow_source.yml':
-        # A cloud data volume with room for the data as it is, not for what the store adds.
+        # A cloud data volume with room for the data as it is (plus 60 MB), not for the 150 MB
+        # the store adds before the window.
+        size = source_mb(B)
+        extra = ['-e', 'e2e_grow_to_mb=%d' % (size + 150)]
         sh('docker', 'rm', '-f', 'pos_%s' % B)
         sh('docker', 'volume', 'rm', 'pos_%s_usr2_pos' % B)
         sh('docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs',
-           '--opt', 'o=size=260m', '--label', 'poscloud.fleet.store=%s' % B,
+           '--opt', 'o=size=%dm' % (size + 60), '--label', 'poscloud.fleet.store=%s' % B,
            '--label', 'poscloud.fleet.data-path=/usr2/pos', 'pos_%s_usr2_pos' % B)
     try:
         rc, out = deploy(lab, '-l', 'store_%s' % B, '-e', 'pos_cutover_hook_%s=%s/%s' % (point, HOOKS, hook), *extra)

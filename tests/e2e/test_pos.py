@@ -18,7 +18,6 @@ def stats(out, host=STORE):
     return out['stats'][host]
 
 
-
 def images_of(lab, store_id):
     return lab.docker('image', 'ls', '-q', '--filter', 'reference=poscloud/store-%s' % store_id).split()
 

@@ -14,7 +14,6 @@ STORE_ID = '12345678'
 POS = 'pos_%s' % STORE_ID
 
 
-
 def status(out):
     facts = [r['ansible_facts']['ipsec_vpn_status'] for p in out['plays'] for t in p['tasks']
              for r in t['hosts'].values() if 'ipsec_vpn_status' in r.get('ansible_facts', {})]
