@@ -292,6 +292,15 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
     assert health('pos_%s' % B)['transactions'] >= cloud['transactions']
     assert_no_sale_lost(B, 'cloud')
 
+    # A checkout without the evidence (another controller) gets it back from the cloud host's copy.
+    record = report(B)
+    for name in ('cutover.json', 'cutover.md'):
+        os.remove(os.path.join(ROOT, 'reports', 'store_%s' % B, name))
+    rc, out = deploy(lab, '-l', 'store_%s' % B)
+    assert rc == 0, failures(out)
+    assert report(B) == record
+    assert os.path.exists(os.path.join(ROOT, 'reports', 'store_%s' % B, 'cutover.md'))
+
 
 def test_backup_and_restore_refuses_a_set_that_does_not_match(lab, lab_stores):
     # The store is on its cloud instance (previous test); make a set, record a sale, restore.
