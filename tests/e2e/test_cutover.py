@@ -142,12 +142,19 @@ def test_unreachable_physical_server_changes_nothing(lab, lab_stores):
 
 
 def test_check_mode_copies_and_stops_nothing(lab, lab_stores):
-    back_on_source(B)
+    # As on a new store: no cloud instance and no staged image yet, so check mode must report the
+    # staging it would do without building anything.
+    back_on_source(B, fresh_cloud=True)
+    staged = sh('docker', 'images', '-q', '--filter', 'label=poscloud.fleet.kind=snapshot',
+                '--filter', 'label=poscloud.fleet.store=%s' % B).split()
+    if staged:
+        sh('docker', 'rmi', '-f', *sorted(set(staged)))
     before = (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}'))
     rc, out = deploy(lab, '-l', 'store_%s' % B, '--check')
     assert rc == 0, failures(out)
-    assert any('Check mode: store %s would be pre-synced' % B in str(r.get('msg', ''))
-               for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values())
+    messages = [str(r.get('msg', '')) for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values()]
+    assert any('Check mode: store %s would be pre-synced' % B in m for m in messages)
+    assert any('Check mode: store %s has no image for these inputs' % B in m for m in messages)
     assert (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}')) == before
     assert not os.path.exists(SOURCE_HOLD % B)
     assert_no_sale_lost(B, 'source')
