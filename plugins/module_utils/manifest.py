@@ -45,6 +45,11 @@ def _entry(path, kind, size=0, mode=0, sha256=''):
     return {'path': path, 'type': kind, 'size': size, 'mode': '%04o' % (mode & 0o7777), 'sha256': sha256}
 
 
+def _link_entry(path, target):
+    """A symbolic link: its target, hashed (links are never followed)."""
+    return _entry(path, 'link', sha256=hashlib.sha256(target.encode('utf-8', 'surrogateescape')).hexdigest())
+
+
 def _file_hash(full, st, cache, fresh):
     """SHA-256 of a file, reused from ``cache`` when the file is provably unchanged since then:
     same inode, size, modification and change time (the change time cannot be set back by any
@@ -81,8 +86,7 @@ def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
             full = os.path.join(folder, d)
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                out.append(_entry(prefix + '/' + rel, 'link', sha256=hashlib.sha256(
-                    os.readlink(full).encode('utf-8', 'surrogateescape')).hexdigest()))
+                out.append(_link_entry(prefix + '/' + rel, os.readlink(full)))
                 continue
             out.append(_entry(prefix + '/' + rel, 'dir', mode=st.st_mode))
             keep.append(d)
@@ -94,8 +98,7 @@ def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
             full = os.path.join(folder, name)
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                out.append(_entry(prefix + '/' + rel, 'link', sha256=hashlib.sha256(
-                    os.readlink(full).encode('utf-8', 'surrogateescape')).hexdigest()))
+                out.append(_link_entry(prefix + '/' + rel, os.readlink(full)))
             elif stat.S_ISREG(st.st_mode):
                 digest = _file_hash(full, st, cache, fresh)
                 out.append(_entry(prefix + '/' + rel, 'file', st.st_size, st.st_mode, digest))
@@ -122,8 +125,7 @@ def tar_entries(archive, data_paths, exclude=()):
                 if m.isdir():
                     out.append(_entry(name, 'dir', mode=m.mode))
                 elif m.issym():
-                    out.append(_entry(name, 'link', sha256=hashlib.sha256(
-                        m.linkname.encode('utf-8', 'surrogateescape')).hexdigest()))
+                    out.append(_link_entry(name, m.linkname))
                 elif m.isfile():
                     f = tar.extractfile(m)
                     out.append(_entry(name, 'file', m.size, m.mode, _hash_stream(f)))

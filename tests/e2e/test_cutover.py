@@ -109,10 +109,17 @@ def lab_stores(lab):
     rc, out = lab.playbook('playbooks/lab.yml', '-l', 'store_%s,store_%s' % (A, B))
     assert rc == 0, failures(out)
     yield
-    # Leave both stores on their cloud instances' side cleanly for the tiers after this one.
+    # The tests after these (test_pos, test_vpn) use the stores' cloud instances as pos_start.yml
+    # makes them: a store not cut over gets its cloud application released and its state cleared.
     for store in (A, B):
         for c in ('router_%s' % store, 'posserver_%s' % store):
             subprocess.run(['docker', 'unpause', c], capture_output=True, check=False)
+        if state(store).get('outcome') != 'completed':
+            subprocess.run(['rm', '-f', STATE % store], check=False)
+            vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
+                                 capture_output=True, text=True, check=False).stdout.strip()
+            if vol and os.path.exists(os.path.join(vol, 'hold', 'posd')):
+                os.remove(os.path.join(vol, 'hold', 'posd'))
 
 
 def deploy(lab, *args):
@@ -135,12 +142,19 @@ def test_unreachable_physical_server_changes_nothing(lab, lab_stores):
 
 
 def test_check_mode_copies_and_stops_nothing(lab, lab_stores):
-    back_on_source(B)
+    # As on a new store: no cloud instance and no staged image yet, so check mode must report the
+    # staging it would do without building anything.
+    back_on_source(B, fresh_cloud=True)
+    staged = sh('docker', 'images', '-q', '--filter', 'label=poscloud.fleet.kind=snapshot',
+                '--filter', 'label=poscloud.fleet.store=%s' % B).split()
+    if staged:
+        sh('docker', 'rmi', '-f', *sorted(set(staged)))
     before = (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}'))
     rc, out = deploy(lab, '-l', 'store_%s' % B, '--check')
     assert rc == 0, failures(out)
-    assert any('Check mode: store %s would be pre-synced' % B in str(r.get('msg', ''))
-               for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values())
+    messages = [str(r.get('msg', '')) for p in out['plays'] for t in p['tasks'] for r in t['hosts'].values()]
+    assert any('Check mode: store %s would be pre-synced' % B in m for m in messages)
+    assert any('Check mode: store %s has no image for these inputs' % B in m for m in messages)
     assert (state(B), sh('docker', 'ps', '-a', '--format', '{{.Names}} {{.Image}} {{.State}}')) == before
     assert not os.path.exists(SOURCE_HOLD % B)
     assert_no_sale_lost(B, 'source')
@@ -225,8 +239,8 @@ def test_failure_in_the_window_rolls_back(lab, lab_stores, hook, reason):
         # the store adds before the window.
         size = source_mb(B)
         extra = ['-e', 'e2e_grow_to_mb=%d' % (size + 150)]
-        sh('docker', 'rm', '-f', 'pos_%s' % B)
-        sh('docker', 'volume', 'rm', 'pos_%s_usr2_pos' % B)
+        sh('docker', 'rm', '-f', 'pos_%s' % B, check=False)
+        sh('docker', 'volume', 'rm', 'pos_%s_usr2_pos' % B, check=False)
         sh('docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs',
            '--opt', 'o=size=%dm' % (size + 60), '--label', 'poscloud.fleet.store=%s' % B,
            '--label', 'poscloud.fleet.data-path=/usr2/pos', 'pos_%s_usr2_pos' % B)
@@ -291,6 +305,15 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
     assert os.stat(SOURCE_HOLD % B).st_mtime == hold_mtime
     assert health('pos_%s' % B)['transactions'] >= cloud['transactions']
     assert_no_sale_lost(B, 'cloud')
+
+    # A checkout without the evidence (another controller) gets it back from the cloud host's copy.
+    record = report(B)
+    for name in ('cutover.json', 'cutover.md'):
+        os.remove(os.path.join(ROOT, 'reports', 'store_%s' % B, name))
+    rc, out = deploy(lab, '-l', 'store_%s' % B)
+    assert rc == 0, failures(out)
+    assert report(B) == record
+    assert os.path.exists(os.path.join(ROOT, 'reports', 'store_%s' % B, 'cutover.md'))
 
 
 def test_backup_and_restore_refuses_a_set_that_does_not_match(lab, lab_stores):

@@ -64,7 +64,7 @@ def test_stage_twice_is_a_no_op_and_the_image_has_provenance_labels(lab, staged)
     assert labels['poscloud.fleet.kind'] == 'snapshot'
     assert labels['poscloud.fleet.store'] == STORE_ID
     assert labels['poscloud.fleet.profile'] == 'demo'
-    assert labels['poscloud.fleet.app-version'] == '1.0.0'
+    assert labels['poscloud.fleet.app-version'] == '1.0.1'
     profile = yaml.safe_load(open(os.path.join(ROOT, 'profiles', 'demo.yml')))
     assert labels['poscloud.fleet.media-sha256'] == profile['media']['sha256']
     assert labels['poscloud.fleet.parent-image'].startswith('sha256:')

@@ -11,8 +11,12 @@ mkdir -p "$state/hold" /run/sshd /var/log/posgen
 ip route replace "$CLOUD_NET" via "$ROUTER_IP"
 # The host key lives outside the container, so a re-created server keeps its identity.
 [ -f "$state/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$state/ssh_host_ed25519_key"
+# The lab controller's key may log in as root (a checkout with a new key adds its own; the keys the
+# cutover authorizes for its copy stay).
 install -d -m 0700 /root/.ssh
-[ -f /root/.ssh/authorized_keys ] || install -m 0600 "$share/controller.pub" /root/.ssh/authorized_keys
+touch /root/.ssh/authorized_keys
+chmod 0600 /root/.ssh/authorized_keys
+grep -qxF "$(cat "$share/controller.pub")" /root/.ssh/authorized_keys || cat "$share/controller.pub" >> /root/.ssh/authorized_keys
 # The POS application, installed the way its media's install script does it.
 id pos >/dev/null 2>&1 || useradd -u 2001 -U -d /home/pos -s /usr/sbin/nologin pos
 [ -f /opt/demo-pos/VERSION ] || sh "$share/demo-pos/install.sh" --prefix /opt/demo-pos --data /usr2/pos --user pos
