@@ -17,14 +17,14 @@ INVENTORY := inventories/lab
 PYTEST    := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: help setup demo test test-unit test-sanity test-lint test-lab-images test-molecule \
-        test-e2e test-boot bench bench-media bench-stage bench-vpn bench-boot bench-cutover changelog clean
+        test-e2e test-boot bench bench-media bench-stage bench-vpn bench-boot bench-cutover bench-fleet changelog clean
 
 help:
 	@echo "make demo    run the main job in the local lab (sets everything up first)"
 	@echo "make test    run every test tier: unit, sanity, lint, lab images, molecule, e2e, boot"
 	@echo "make setup   install what the project needs (idempotent; seconds when ready)"
 	@echo "tiers:       make test-unit | test-sanity | test-lint | test-lab-images | test-molecule | test-e2e | test-boot"
-	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh, bench/boot.sh, bench/cutover.sh)"
+	@echo "benchmarks:  make bench (bench/media.sh, bench/stage.sh, bench/vpn.sh, bench/boot.sh, bench/cutover.sh, bench/fleet.sh)"
 
 setup:
 	@scripts/setup.sh
@@ -62,7 +62,7 @@ test-e2e: setup
 test-boot: setup
 	@scripts/run-tiers.sh boot
 
-bench: bench-media bench-stage bench-vpn bench-boot bench-cutover
+bench: bench-media bench-stage bench-vpn bench-boot bench-cutover bench-fleet
 
 bench-media: setup
 	bench/media.sh
@@ -78,6 +78,9 @@ bench-boot: setup
 
 bench-cutover: setup
 	bench/cutover.sh
+
+bench-fleet: setup
+	bench/fleet.sh
 
 changelog: setup
 	antsibull-changelog lint
