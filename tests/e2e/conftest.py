@@ -43,6 +43,8 @@ class Lab(object):
         """Run a playbook with the JSON callback; returns (rc, parsed output)."""
         cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, playbook)] + list(args)
         proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**extra_env), capture_output=True, text=True, check=False)
+        if '{' not in proc.stdout:
+            raise AssertionError('%s gave no JSON output (rc %s): %s' % (playbook, proc.returncode, proc.stderr[-3000:]))
         return proc.returncode, _json(proc.stdout)
 
     @staticmethod

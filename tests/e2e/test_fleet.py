@@ -36,8 +36,8 @@ def healthy(host):
     return proc.returncode == 0
 
 
-def summary():
-    with open(os.path.join(ROOT, 'reports', 'fleet', 'fleet-update.json')) as f:
+def summary(name='fleet-update.json'):
+    with open(os.path.join(ROOT, 'reports', 'fleet', name)) as f:
         data = json.load(f)
     return data, dict((r['store'], r['outcome']) for r in data['stores'])
 
@@ -45,7 +45,7 @@ def summary():
 def update(lab, *extra):
     args = ['-l', 'fleet_stores', '-e', FAST]
     for e in extra:
-        args += ['-e', e]
+        args += [e] if e.startswith('--') else ['-e', e]
     return lab.playbook('playbooks/fleet_update.yml', *args)
 
 
@@ -69,7 +69,7 @@ def test_check_mode_replaces_nothing(lab, fleet):
     before = dict((h, running_image(h)) for h in FLEET)
     rc, out = update(lab, PATCH, '--check')
     assert rc == 0, failures(out)
-    outcome = summary()[1]
+    outcome = summary('fleet-update-check.json')[1]
     assert set(outcome.values()) == {'would_update'}
     assert dict((h, running_image(h)) for h in FLEET) == before
 
@@ -115,7 +115,7 @@ def test_every_store_updated_then_a_second_run_changes_nothing(lab, fleet):
     # The no-op path: one module call per store (the rest are meta tasks, not host tasks).
     calls = [t for p in out['plays'] for t in p['tasks'] if 'Is the store already current' in t['task']['name']]
     assert sum(len(t['hosts']) for t in calls) == 3
-    assert all(out['stats'][h]['ok'] <= 3 for h in FLEET), out['stats']
+    assert all(out['stats'][h]['ok'] <= 3 for h in FLEET[1:]), out['stats']  # the first also runs the run-once tasks
 
 
 def test_fleet_status_reports_every_store(lab, fleet):
