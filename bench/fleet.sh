@@ -21,9 +21,13 @@ mitogen_strategy=$(python -c 'import os, ansible_mitogen; print(os.path.join(os.
 
 run() { "$@" >"$log" 2>&1 || { tail -40 "$log"; echo "bench/fleet.sh: failed: $*" >&2; exit 1; }; }
 
-echo "bench/fleet.sh: the lab fleet of $max stores (staged and started on first use; minutes the first time)"
-run ansible-playbook playbooks/stage_pos.yml -l fleet_stores -f "$forks"
-run ansible-playbook playbooks/pos_start.yml -l fleet_stores -f "$forks"
+running=$(docker ps --filter label=poscloud.fleet.role=pos-instance --format '{{.Names}}' | grep -c '^pos_9' || true)
+if [ "$running" -lt "$max" ]; then
+  echo "bench/fleet.sh: staging and starting the lab fleet of $max stores (minutes, the first time)"
+  run ansible-playbook playbooks/stage_pos.yml -l fleet_stores -f "$forks"
+  run ansible-playbook playbooks/pos_start.yml -l fleet_stores -f "$forks"
+fi
+echo "bench/fleet.sh: bringing the $max stores to the current level (a no-op when they are)"
 run ansible-playbook playbooks/fleet_update.yml -l fleet_stores -f "$forks"
 
 # measure <label> <limit> <env...>: one no-op fleet update; prints a table row.
@@ -40,7 +44,6 @@ for kv in sys.argv[5:]:
         extra += ['-e', v]
     else:
         env[k] = v
-env['ANSIBLE_CALLBACKS_ENABLED'] = ''
 cmd = ['ansible-playbook', 'playbooks/fleet_update.yml', '-l', limit, '-f', forks] + extra
 before = resource.getrusage(resource.RUSAGE_CHILDREN)
 start = time.time()

@@ -29,8 +29,8 @@ options:
     type: str
   count:
     description:
-      - Number of stores. The environment variable wins over the file, so a benchmark can size the
-        fleet without editing inventory.
+      - Number of stores. Leave it out of the file to let the environment variable size the fleet
+        (a value in the file wins over the variable).
     type: int
     default: 3
     env:
@@ -54,7 +54,11 @@ options:
 '''
 
 EXAMPLES = r'''
-# inventories/lab/fleet.lab_fleet.yml
+# inventories/lab/fleet.lab_fleet.yml: 3 stores, or POSCLOUD_LAB_FLEET_SIZE of them
+plugin: poscloud.fleet.lab_fleet
+
+---
+# A fixed count (the environment variable is then ignored)
 plugin: poscloud.fleet.lab_fleet
 count: 5
 

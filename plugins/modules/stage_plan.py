@@ -21,6 +21,8 @@ description:
     to skip work; fleet updates use it as their no-op fast path, one call per store.
   - The action plugin of the same name adds the SHA-256 of the collection's files that shape the
     image (C(files)); they are read on the controller.
+  - It reads the Docker Engine API on its unix socket (C(docker_host) unset or C(unix://...)), a
+    millisecond per request, and the C(docker) CLI for any other C(docker_host).
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
@@ -142,8 +144,8 @@ current:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
-    DockerCLI, DockerError, docker_argument_spec)
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_api import reader
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
 from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
     ProfileError, profile_digest, validate_profile)
@@ -200,7 +202,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
+    docker = reader(module, module.run_command)
     try:
         result = plan(docker, p)
     except ProfileError as e:

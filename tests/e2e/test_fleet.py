@@ -80,6 +80,8 @@ def test_a_failed_store_returns_to_its_previous_snapshot_and_the_wave_limit_stop
     data, outcome = summary()
     assert outcome == {'store_90000001': 'updated', 'store_90000002': 'rolled_back', 'store_90000003': 'not reached'}
     assert 'wave 2: 1 of 1 stores failed' in data['halted']
+    rows = dict((r['store'], r) for r in data['stores'])
+    assert rows['store_90000002']['running'] == fleet['store_90000002'][7:19] != rows['store_90000002']['target']
     assert has_less('store_90000001') and running_image('store_90000001') != fleet['store_90000001']
     # Back on its previous snapshot, healthy, data untouched; the third store was not touched.
     assert running_image('store_90000002') == fleet['store_90000002'] and healthy('store_90000002')
