@@ -14,11 +14,8 @@ __metaclass__ = type
 import json
 import socket
 
-try:
-    from http.client import HTTPConnection
-    from urllib.parse import quote, urlencode
-except ImportError:  # pragma: no cover - Python 2 is not supported by the collection's modules
-    HTTPConnection = None
+from http.client import HTTPConnection
+from urllib.parse import quote, urlencode
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError
 
@@ -27,7 +24,7 @@ DEFAULT_SOCKET = '/var/run/docker.sock'
 
 class _UnixConnection(HTTPConnection):
     def __init__(self, path, timeout=60):
-        HTTPConnection.__init__(self, 'localhost', timeout=timeout)
+        super(_UnixConnection, self).__init__('localhost', timeout=timeout)
         self._path = path
 
     def connect(self):
@@ -123,6 +120,6 @@ def reader(module, run_cli):
     """The fastest reader for a module's docker_host: the API on a unix socket, else the CLI."""
     from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI
     path = socket_path(module.params.get('docker_host'))
-    if path and HTTPConnection is not None:
+    if path:
         return DockerAPI(path)
     return DockerCLI(run_cli, binary=module.params['docker_cli'], host=module.params['docker_host'])

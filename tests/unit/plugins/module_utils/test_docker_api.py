@@ -27,7 +27,7 @@ class UnixHTTPServer(ThreadingMixIn, HTTPServer):
         self.socket.bind(self.server_address)
 
     def get_request(self):
-        conn, _ = self.socket.accept()
+        conn = self.socket.accept()[0]
         return conn, ('local', 0)
 
 
