@@ -2,20 +2,21 @@
 # Cutover benchmark, in the lab, on store 23456789 (its physical server, router, printer and cloud
 # instance; the OS media and lab images must exist: make demo or make test-lab-images first).
 # For each data size (BENCH_SIZES, MiB; default 200 and 2048), in the same run:
-#  - deploy_pos.yml: total time and downtime (POS stopped on the physical server to a healthy cloud
-#    instance, from the evidence), with BENCH_CHANGE_PERCENT (default 1) % of the files rewritten
-#    on the physical server after the pre-sync copied them, so the final sync has that delta;
+#  - deploy_pos.yml at each change rate (BENCH_CHANGE_PERCENTS, default 1 and 10): total time and
+#    downtime (POS stopped on the physical server to a healthy cloud instance, from the evidence),
+#    with that share of the files rewritten on the physical server after the pre-sync copied them,
+#    so the final sync has that delta;
 #  - the naive cutover the old runbook amounts to, on the same data and the same path through the
 #    tunnel: stop the POS on the physical server, copy everything into an empty cloud volume,
 #    start the cloud POS and wait until it is healthy. Its downtime is the whole of it.
-# Each size starts from a fresh lab server (its data generated anew) and an empty cloud volume.
+# Each deploy starts from a fresh lab server (its data generated anew) and an empty cloud volume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 id=23456789
 store=store_$id
 sizes=${BENCH_SIZES:-200 2048}
-change=${BENCH_CHANGE_PERCENT:-1}
+changes=${BENCH_CHANGE_PERCENTS:-${BENCH_CHANGE_PERCENT:-1 10}}
 log=/tmp/poscloud-bench-cutover.log
 hooks=$PWD/tests/e2e/hooks
 keys=/var/lib/poscloud-fleet/stores/$id
@@ -40,19 +41,21 @@ fresh_store() {  # $1: size in MiB. The store back on its physical server with a
 
 declare -A res
 for size in $sizes; do
-  echo "== $size MiB: fresh data set" >&2
-  fresh_store "$size"
-  echo "== $size MiB: deploy_pos.yml ($change % of the files changed after the pre-sync)" >&2
-  s=$(now)
-  run ansible-playbook playbooks/deploy_pos.yml -l "$store" \
-    -e "pos_cutover_hook_before_window=$hooks/churn_source.yml" -e "e2e_churn_percent=$change"
-  e=$(now)
-  r=reports/$store/cutover.json
-  res[$size,total]=$(secs "$s" "$e")
-  res[$size,down]=$(python3 -c "import json; print('%.1f' % json.load(open('$r'))['downtime_seconds'])")
-  res[$size,pre]=$(python3 -c "import json; print(round(json.load(open('$r'))['bytes_presynced'] / 1048576))")
-  res[$size,delta]=$(python3 -c "import json; print(round(json.load(open('$r'))['bytes_final_delta'] / 1048576, 1))")
-  res[$size,files]=$(python3 -c "import json; print(json.load(open('$r'))['manifest_files'])")
+  for change in $changes; do
+    echo "== $size MiB: fresh data set" >&2
+    fresh_store "$size"
+    echo "== $size MiB: deploy_pos.yml ($change % of the files changed after the pre-sync)" >&2
+    s=$(now)
+    run ansible-playbook playbooks/deploy_pos.yml -l "$store" \
+      -e "pos_cutover_hook_before_window=$hooks/churn_source.yml" -e "e2e_churn_percent=$change"
+    e=$(now)
+    r=reports/$store/cutover.json
+    res[$size,$change,total]=$(secs "$s" "$e")
+    res[$size,$change,down]=$(python3 -c "import json; print('%.1f' % json.load(open('$r'))['downtime_seconds'])")
+    res[$size,$change,pre]=$(python3 -c "import json; print(round(json.load(open('$r'))['bytes_presynced'] / 1048576))")
+    res[$size,$change,delta]=$(python3 -c "import json; print(round(json.load(open('$r'))['bytes_final_delta'] / 1048576, 1))")
+    res[$size,$change,files]=$(python3 -c "import json; print(json.load(open('$r'))['manifest_files'])")
+  done
 
   echo "== $size MiB: naive cutover (stop, full copy, start)" >&2
   # The same store and data back on its physical server, an empty cloud volume, the tunnel up.
@@ -80,11 +83,15 @@ fresh_store "$(python3 -c "import yaml; print(yaml.safe_load(open('roles/store_l
 
 echo
 echo "Cutover benchmark (store $id through its IPsec tunnel, userspace data path, $(nproc) cores; same run)"
-printf '%-9s %7s %9s %11s %9s %10s %12s %8s\n' "data" "files" "presync" "final delta" "total" "downtime" "naive down" "ratio"
+printf '%-7s %7s %7s %9s %11s %9s %10s %12s %8s\n' "data" "changed" "files" "presync" "final delta" "total" \
+  "downtime" "naive down" "ratio"
 for size in $sizes; do
-  ratio=$(awk -v a="${res[$size,down]}" -v b="${res[$size,naive]}" 'BEGIN { printf "%.3f", a / b }')
-  printf '%-9s %7s %8sM %10sM %8ss %9ss %11ss %8s\n' "${size}M" "${res[$size,files]}" "${res[$size,pre]}" \
-    "${res[$size,delta]}" "${res[$size,total]}" "${res[$size,down]}" "${res[$size,naive]}" "$ratio"
+  for change in $changes; do
+    ratio=$(awk -v a="${res[$size,$change,down]}" -v b="${res[$size,naive]}" 'BEGIN { printf "%.3f", a / b }')
+    printf '%-7s %6s%% %7s %8sM %10sM %8ss %9ss %11ss %8s\n' "${size}M" "$change" "${res[$size,$change,files]}" \
+      "${res[$size,$change,pre]}" "${res[$size,$change,delta]}" "${res[$size,$change,total]}" \
+      "${res[$size,$change,down]}" "${res[$size,naive]}" "$ratio"
+  done
 done
 echo "downtime: POS stopped on the physical server to a healthy cloud instance (deploy_pos.yml evidence);"
 echo "naive: stop, full copy through the tunnel into an empty volume, start; ratio = downtime / naive downtime."

@@ -12,7 +12,11 @@ BAD_REPO = 'poscloud/e2e-bad-media'
 def leftovers(lab, work_dir):
     images = lab.docker('image', 'ls', '-q', '--filter', 'reference=%s' % BAD_REPO).split()
     labelled = lab.docker('image', 'ls', '-q', '--filter', 'label=poscloud.fleet.test=e2e-bad-input').split()
-    containers = lab.docker('container', 'ls', '-aq').split()
+    # image_build starts no container; one from the image or with the test's label would be its own
+    # (the other end-to-end tests start containers of their own meanwhile).
+    containers = sorted(set(lab.docker('container', 'ls', '-aq', '--filter', 'ancestor=%s' % BAD_REPO).split()
+                            + lab.docker('container', 'ls', '-aq', '--filter',
+                                         'label=poscloud.fleet.test=e2e-bad-input').split()))
     files = sorted(f for f in os.listdir(work_dir) if not f.endswith('.lock')) if os.path.isdir(work_dir) else []
     return images + labelled, containers, files
 

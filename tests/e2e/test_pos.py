@@ -10,8 +10,10 @@ from conftest import ROOT, failures as failure_messages
 
 STORE = 'store_12345678'
 STORE_ID = '12345678'
-OTHER = 'store_23456789'
-OTHER_ID = '23456789'
+# Refused staging runs on a lab fleet store: the cutover tests use the other lab stores meanwhile
+# (scripts/run-tiers.sh runs them side by side), and a refused run must leave the store as it was.
+OTHER = 'store_90000003'
+OTHER_ID = '90000003'
 
 
 def stats(out, host=STORE):

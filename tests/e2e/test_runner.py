@@ -59,8 +59,8 @@ def run(tmp_path, playbook, limit, extravars):
 
 
 def test_deploy_through_the_runner_with_the_survey_confirmation(tmp_path, lab):
-    # A deploy (a cutover, or nothing when test_cutover left the store cut over), then the same job
-    # again: it changes nothing.
+    # A deploy (a cutover, or nothing when an earlier run left the store cut over), then the same
+    # job again: it changes nothing.
     for attempt in ('first', 'second'):
         r = run(tmp_path / attempt, 'awx/playbooks/deploy_pos.yml', 'store_12345678', {'deploy_pos_confirm': '12345678'})
         assert (r.status, r.rc) == ('successful', 0), r.stdout.read()[-3000:]
