@@ -108,9 +108,14 @@ def lab():
 
 @pytest.fixture(scope='session')
 def fresh_lab(lab):
-    """Both machines imaged afresh from the build server's copies (built when missing) and up."""
+    """Both machines imaged afresh from the build server's copies (built when missing) and up;
+    shut down when the tier ends, so no VM outlives it."""
     run = lab.playbook('boot_lab.yml', '-e', 'boot_lab_state=reimaged', '-e', 'disk_image_reset_copies=true')
-    assert run.rc == 0, run.data['stats']
-    for host in PORTS:
-        assert lab.state(host)['uname_r'] == kernel_version(OLD)
-    return lab
+    try:
+        assert run.rc == 0, run.data['stats']
+        for host in PORTS:
+            assert lab.state(host)['uname_r'] == kernel_version(OLD)
+        yield lab
+    finally:
+        down = lab.playbook('boot_lab.yml', '-e', 'boot_lab_state=down')
+        assert down.rc == 0, down.data['stats']
