@@ -14,7 +14,7 @@ root=$(pwd)
 
 packages=(
   docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
-  iproute2 openssh-client sqlite3 shellcheck qemu-system-x86 qemu-utils zstd fdisk
+  iproute2 openssh-client sqlite3 shellcheck qemu-system-x86 qemu-utils zstd fdisk grub-common
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -109,7 +109,7 @@ def test_parse_then_render_is_identity():
     assert grub.EnvBlock.parse(raw).render() == raw
 
 
-@pytest.mark.skipif(EDITENV is None, reason='grub-editenv is not installed')
+@pytest.mark.usefixtures('grub_editenv')
 @pytest.mark.parametrize('ops', [
     [],
     EDITENV_OPS,
@@ -125,7 +125,7 @@ def test_edits_are_byte_identical_to_live_grub_editenv(tmp_path, ops):
     assert grub.EnvBlock.parse(expected).render() == expected
 
 
-@pytest.mark.skipif(EDITENV is None, reason='grub-editenv is not installed')
+@pytest.mark.usefixtures('grub_editenv')
 def test_grub_editenv_reads_what_we_write(tmp_path):
     path = tmp_path / 'grubenv'
     block = grub.EnvBlock.new()

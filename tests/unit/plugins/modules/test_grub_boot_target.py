@@ -351,7 +351,7 @@ def test_rollback_with_restore_undoes_an_arm_exactly(boot, host):
 
 # -- grub-editenv as the writer -------------------------------------------------------------------
 
-@pytest.mark.skipif(EDITENV is None, reason='grub-editenv is not installed')
+@pytest.mark.usefixtures('grub_editenv')
 def test_grub_editenv_and_builtin_writer_give_the_same_bytes(tmp_path, host):
     results = {}
     for writer in ('always', 'never'):
