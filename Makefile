@@ -39,7 +39,7 @@ demo: setup
 	@echo; cat reports/$(DEMO_STORE)/cutover.md
 
 test: setup
-	@scripts/run-tiers.sh unit sanity lint lab-images molecule e2e boot
+	@scripts/run-tiers.sh --beside boot unit sanity lint lab-images molecule e2e
 
 test-unit: setup
 	@scripts/run-tiers.sh unit

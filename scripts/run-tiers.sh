@@ -4,6 +4,10 @@
 # any failed.
 #
 #   scripts/run-tiers.sh unit sanity lint lab-images molecule e2e boot
+#
+# "--beside TIER" runs TIER from the start, beside the others, its lines prefixed with its name:
+# `make test` runs the boot tier (qemu VMs; it needs no Docker image) beside the rest, so the suite
+# takes about as long as the longer of the two.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
@@ -30,7 +34,7 @@ e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_runner.py t
           tests/e2e/test_media.py)
 e2e_stream() {  # name, test files...
   local name=$1; shift
-  "${pytest[@]}" "$@" -v 2>&1 | sed -u "s/^/[$name] /"
+  "${pytest[@]}" "$@" -v --durations=8 2>&1 | sed -u "s/^/[$name] /"
 }
 tier_e2e() {
   local log=tests/output/e2e-lab.log
@@ -50,18 +54,42 @@ tier_e2e() {
   echo "e2e: cutover stream rc $a, other stream rc $b"
   [ "$a" -eq 0 ] && [ "$b" -eq 0 ]
 }
-tier_boot()       { "${pytest[@]}" tests/boot -v; }
+tier_boot()       { "${pytest[@]}" tests/boot -v --durations=8; }
 
-passed=0; failed=0; report=()
-for tier in "$@"; do
+# run_tier TIER: runs it; its report line goes to tests/output/tier-TIER.report.
+run_tier() {
+  local tier=$1 start status
   echo "=== tier: $tier"
   start=$(date +%s)
-  if "tier_$tier"; then
-    passed=$((passed + 1)); status=passed
-  else
-    failed=$((failed + 1)); status=FAILED
-  fi
-  report+=("$(printf '%-12s %-7s %5ss' "$tier" "$status" "$(( $(date +%s) - start ))")")
+  if "tier_$tier"; then status=passed; else status=FAILED; fi
+  printf '%-12s %-7s %5ss\n' "$tier" "$status" "$(( $(date +%s) - start ))" >"tests/output/tier-$tier.report"
+}
+passed=0; failed=0; report=()
+count() {  # TIER: add its report line to the summary
+  local line
+  line=$(cat "tests/output/tier-$1.report" 2>/dev/null) || line=$(printf '%-12s %-7s' "$1" FAILED)
+  report+=("$line")
+  case "$line" in *" passed "*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
+}
+
+mkdir -p tests/output
+beside=(); pids=()
+while [ "${1:-}" = --beside ]; do
+  beside+=("$2"); shift 2
+done
+for tier in "${beside[@]}"; do
+  rm -f "tests/output/tier-$tier.report"
+  run_tier "$tier" 2>&1 | sed -u "s/^/[$tier] /" &
+  pids+=($!)
+done
+for tier in "$@"; do
+  rm -f "tests/output/tier-$tier.report"
+  run_tier "$tier"
+  count "$tier"
+done
+for i in "${!beside[@]}"; do
+  wait "${pids[$i]}"
+  count "${beside[$i]}"
 done
 echo "=== tiers"
 printf '%s\n' "${report[@]}"
