@@ -191,8 +191,10 @@ def cmd_watch(a):
             elif now > deadline:
                 reset_now = 'timeout'
         if reset_now:
+            before = [l for l in text.splitlines() if l.strip()]
             events.append({'at': round(now - start, 1), 'event': 'reset', 'reason': reset_now,
-                           'detail': m.group(0) if m else 'no answer within %ds' % a.timeout})
+                           'detail': m.group(0) if m else 'no answer within %ds' % a.timeout,
+                           'console_before': before[-a.tail:]})
             if running_pid(a.dir):
                 qmp(a.dir, 'system_reset')
             resets += 1

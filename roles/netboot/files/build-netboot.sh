@@ -18,10 +18,14 @@ tar -C "$root" -xf "$NB_ROOT_TAR"
 cp "$root/boot/vmlinuz-$NB_KVER" "$work/vmlinuz"
 
 # Trim what a maintenance shell does not need: the kernel files, GRUB, docs, locales, the torture
-# tool, every module but the NIC, disk and filesystem drivers.
+# tool, the hardware database (no udev runs here), iPXE's images, X11 data, every module but the
+# NIC, disk and filesystem drivers. The kernel unpacks the whole initramfs before /init starts, so
+# every megabyte left out shortens the boot.
 rm -rf "${root:?}"/boot/* "$root"/usr/lib/grub "$root"/usr/share/locale "$root"/usr/share/i18n \
   "$root"/usr/share/grub "$root"/usr/bin/stress-ng "$root"/var/cache/* "$root"/usr/lib/python3.11/test \
-  "$root"/usr/share/ipxe "$root"/usr/lib/x86_64-linux-gnu/gconv
+  "$root"/usr/share/ipxe "$root"/usr/lib/ipxe "$root"/usr/lib/x86_64-linux-gnu/gconv \
+  "$root"/usr/lib/udev/hwdb.bin "$root"/usr/lib/udev/hwdb.d "$root"/etc/udev/hwdb.bin "$root"/usr/share/X11 \
+  "$root"/usr/share/doc "$root"/usr/share/man "$root"/usr/share/info
 mods="$root/lib/modules/$NB_KVER"
 keep=$(cd "$mods" && find kernel -name '*.ko*' \( -path '*virtio*' -o -name 'net_failover.ko*' \
   -o -name 'failover.ko*' -o -name 'crc32c*' -o -name 'crc16.ko*' \))
