@@ -41,7 +41,7 @@ want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating .venv with the pinned Python dependencies (requirements.txt)"
   [ -x .venv/bin/python ] || "$python" -m venv .venv
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.txt
   echo "$want" >"$stamp"
 else
   echo "setup: .venv matches requirements.txt"

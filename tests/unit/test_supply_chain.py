@@ -1,0 +1,74 @@
+"""What the project installs is pinned: Python requirements with their hashes, collections to exact
+versions, the execution environment's base image by digest."""
+import os
+import re
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HASH = re.compile(r'--hash=sha256:[0-9a-f]{64}\b')
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding='utf-8') as handle:
+        return handle.read()
+
+
+def requirements(text):
+    """(name, version, hashes) of each requirement, joining continuation lines."""
+    joined = re.sub(r'\\\n\s*', ' ', text)
+    found = []
+    for line in joined.splitlines():
+        line = re.sub(r'(^|\s)#.*$', '', line).strip()
+        if not line or line.startswith('-'):
+            continue
+        match = re.match(r'^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(\S*)', line)
+        assert match, line
+        found.append((match.group(1).lower().replace('_', '-'), match.group(3), HASH.findall(line)))
+    return found
+
+
+def unpinned(entries):
+    return [entry for entry in entries if not re.match(r'^==[0-9][^,;]*$', entry[1]) or not entry[2]]
+
+
+def test_the_check_finds_an_unhashed_or_unpinned_requirement():
+    sample = 'good==1.0 \\\n    --hash=sha256:%s\nloose>=1.0 --hash=sha256:%s\nbare==2.0\n' % ('a' * 64, 'b' * 64)
+    assert [name for name, _, _ in unpinned(requirements(sample))] == ['loose', 'bare']
+
+
+def test_controller_requirements_are_pinned_with_hashes():
+    locked = requirements(read('requirements.txt'))
+    assert len(locked) > 20
+    assert unpinned(locked) == []
+    names = set(name for name, _, _ in locked)
+    # Every direct dependency of requirements.in is in the lock file, at the version asked for.
+    direct = requirements(read('requirements.in'))
+    assert direct
+    for name, version, _ in direct:
+        assert name in names, name
+        assert (name, version) in set((n, v) for n, v, _ in locked), (name, version)
+    # Tools no tier uses are not installed.
+    assert not names & {'pytest-xdist', 'execnet', 'pytest-testinfra'}
+
+
+def test_setup_installs_with_require_hashes():
+    installs = [line for line in read('scripts/setup.sh').splitlines() if 'pip install' in line]
+    assert installs
+    assert all('--require-hashes' in line and '-r requirements.txt' in line for line in installs), installs
+
+
+def test_execution_environment_requirements_are_pinned():
+    assert unpinned(requirements(read('requirements-ee.txt'))) == []
+    # One requirement per line: ansible-builder reads the file line by line.
+    assert not re.search(r'\\\n', read('requirements-ee.txt'))
+    for path in ('collections/requirements.yml', 'awx/collections/requirements.yml'):
+        for entry in yaml.safe_load(read(path))['collections']:
+            if entry.get('type') in ('dir', 'file'):
+                continue
+            assert re.match(r'^==\d+\.\d+\.\d+$', entry.get('version', '')), (path, entry)
+    ee = yaml.safe_load(read('execution-environment.yml'))
+    assert re.search(r'@sha256:[0-9a-f]{64}$', ee['images']['base_image']['name'])
+    deps = ee['dependencies']
+    for key in ('ansible_core', 'ansible_runner'):
+        assert re.match(r'^[a-z-]+==\d+\.\d+\.\d+$', deps[key]['package_pip']), deps[key]
