@@ -15,6 +15,7 @@ import json
 import re
 from datetime import timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import unquote
 
 LABEL_PREFIX = 'poscloud.fleet.'
 # Bumped when the build procedure changes in a way that makes old images differ from new ones.
@@ -93,6 +94,89 @@ def validate_build_inputs(suite, variant, components, packages):
         raise MediaError(
             "packages: %s %s not valid Debian package name%s (lower-case letters, digits, '+', '-', '.')"
             % (', '.join(repr(b) for b in bad), 'is' if len(bad) == 1 else 'are', '' if len(bad) == 1 else 's'))
+
+
+# ---------------------------------------------------------------------------------------------
+# mirror credentials and download timeouts
+
+# user[:password]@ in a URL: credentials that must never reach a label, a sources list, a report
+# or evidence. Builds hand them to apt through /etc/apt/auth.conf.d instead.
+_URL_CREDENTIALS_RE = re.compile(r'(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@')
+_URL_RE = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*)://(?:([^/@\s]*)@)?([^/\s]+)(/[^\s]*)?$')
+
+# Seconds a download may stall (no byte received, or no connection) before it is given up, and
+# how often it is tried. debootstrap downloads with wget, the image's apt with its own methods.
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_TRIES = 3
+APT_AUTH_PATH = '/etc/apt/auth.conf.d/poscloud-build.conf'
+
+
+def strip_credentials(value):
+    """``value`` with every ``user:password@`` removed from the URLs in it; strings, lists and
+    dictionaries (keys too) are walked, anything else is returned as it is."""
+    if isinstance(value, str):
+        return _URL_CREDENTIALS_RE.sub(r'\1', value)
+    if isinstance(value, dict):
+        return dict((strip_credentials(k), strip_credentials(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(strip_credentials(v) for v in value)
+    return value
+
+
+def url_credentials(url):
+    """(url without credentials, login, password) for a mirror URL; login and password are None
+    when the URL carries none. The login and password are percent-decoded, as apt expects them."""
+    match = _URL_RE.match(url or '')
+    if not match or match.group(2) is None:
+        return url, None, None
+    scheme, userinfo, host, path = match.groups()
+    login, sep, password = userinfo.partition(':')
+    clean = '%s://%s%s' % (scheme, host, path or '')
+    return clean, unquote(login), unquote(password) if sep else ''
+
+
+def render_apt_auth(urls):
+    """apt_auth.conf(5) text for the URLs among ``urls`` that carry credentials ('' when none).
+
+    The file belongs in APT_AUTH_PATH (mode 0600) while a build runs, and is removed from the
+    image before it is saved. Entries for plain http name the scheme (apt applies an entry without
+    one to https only).
+    """
+    lines = []
+    for url in urls:
+        clean, login, password = url_credentials(url)
+        if login is None:
+            continue
+        if not re.match(r'^[^\s]+$', login) or (password and not re.match(r'^[^\s]+$', password)):
+            raise MediaError('mirror: the login and password in a mirror URL cannot hold spaces; '
+                             'percent-encode them (%20)')
+        machine = clean.split('://', 1)[1].rstrip('/') if clean.startswith('https://') else clean.rstrip('/')
+        line = 'machine %s login %s password %s' % (machine, login, password)
+        if line not in lines:
+            lines.append(line)
+    return ''.join(line + '\n' for line in lines)
+
+
+def apt_download_options(timeout=DOWNLOAD_TIMEOUT, tries=DOWNLOAD_TRIES):
+    """apt-get options that bound every download: no connection or no data for ``timeout``
+    seconds fails the attempt, and ``tries`` attempts are made in all."""
+    timeout, tries = _download_bounds(timeout, tries)
+    return ['-o', 'Acquire::http::Timeout=%d' % timeout, '-o', 'Acquire::https::Timeout=%d' % timeout,
+            '-o', 'Acquire::ftp::Timeout=%d' % timeout, '-o', 'Acquire::Retries=%d' % (tries - 1)]
+
+
+def render_wgetrc(timeout=DOWNLOAD_TIMEOUT, tries=DOWNLOAD_TRIES):
+    """A wgetrc (WGETRC=...) that bounds debootstrap's downloads the same way."""
+    timeout, tries = _download_bounds(timeout, tries)
+    return 'timeout = %d\ntries = %d\nwaitretry = 5\n' % (timeout, tries)
+
+
+def _download_bounds(timeout, tries):
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 3600:
+        raise MediaError('download_timeout: %r is not a number of seconds from 1 to 3600' % (timeout,))
+    if isinstance(tries, bool) or not isinstance(tries, int) or not 1 <= tries <= 10:
+        raise MediaError('download_tries: %r is not a number of attempts from 1 to 10' % (tries,))
+    return timeout, tries
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,11 +296,12 @@ def update_sources_for_suite(entries, suite, mirror):
 
 
 def render_sources_list(sources, components):
-    """One-line sources.list text for ``sources`` from update_sources_for_suite()."""
+    """One-line sources.list text for ``sources`` from update_sources_for_suite(), without any
+    credentials (see render_apt_auth())."""
     lines = []
     for uri, suite, comps in sources:
         use = list(components) if suite_family(suite) == suite else [c for c in comps if c in components] or list(components)
-        lines.append('deb %s %s %s' % (uri, suite, ' '.join(use)))
+        lines.append('deb %s %s %s' % (strip_credentials(uri), suite, ' '.join(use)))
     return '\n'.join(lines) + '\n'
 
 
@@ -234,17 +319,19 @@ def file_digest(entry):
 
 
 def build_inputs(suite, variant, components, packages, mirror, files, arch, options=None):
-    """The canonical dictionary whose hash identifies a media build."""
+    """The canonical dictionary whose hash identifies a media build. Credentials in the mirror and
+    source URLs are left out: the inputs are recorded as evidence, and a new password for the same
+    mirror builds the same image."""
     return {
         'builder': BUILDER_VERSION,
         'suite': suite,
         'variant': variant,
         'components': sorted(set(components)),
         'packages': sorted(set(packages)),
-        'mirror': mirror.rstrip('/'),
+        'mirror': strip_credentials(mirror.rstrip('/')),
         'files': sorted(file_digest(f) for f in files),
         'arch': arch,
-        'options': dict(sorted((options or {}).items())),
+        'options': strip_credentials(dict(sorted((options or {}).items()))),
     }
 
 
@@ -306,21 +393,21 @@ def patch_level(release_texts):
 
 def render_labels(kind, input_hash_value, build_time, distribution, suite, mirror, patch, manifest,
                   extra=None):
-    """Labels recorded on a media image. All values are strings."""
+    """Labels recorded on a media image. All values are strings, without URL credentials."""
     labels = {
         LABEL_PREFIX + 'kind': kind,
         LABEL_PREFIX + 'input-hash': input_hash_value,
         LABEL_PREFIX + 'build-time': build_time,
         LABEL_PREFIX + 'distribution': distribution,
         LABEL_PREFIX + 'suite': suite,
-        LABEL_PREFIX + 'mirror': mirror,
+        LABEL_PREFIX + 'mirror': strip_credentials(mirror),
         LABEL_PREFIX + 'patch-level': patch or 'unknown',
         LABEL_PREFIX + 'manifest-digest': manifest_digest(manifest),
         LABEL_PREFIX + 'package-count': str(len(manifest)),
         'org.opencontainers.image.created': build_time,
     }
     for key, value in sorted((extra or {}).items()):
-        labels[key] = str(value)
+        labels[key] = strip_credentials(str(value))
     return labels
 
 

@@ -24,6 +24,14 @@ def sha256_json(value):
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()
 
 
+def support_users_digest(support_users):
+    """SHA-256 of the support users as given: a key the caller left out (None once a module's
+    argument spec has filled it in) counts as absent, so the digest does not depend on the spec.
+    Only this digest leaves the module; the entries may carry password hashes."""
+    users = [dict((k, v) for k, v in sorted(user.items()) if v is not None) for user in (support_users or [])]
+    return sha256_json(users)
+
+
 def stage_inputs(media_image_id, profile_digest, media_sha256, support_users, remove_packages, files):
     """Everything a store's staged image is made from. ``files`` maps names to the SHA-256 of
     the controller-side files that shape the image (the init, the VPN hook)."""
@@ -32,7 +40,7 @@ def stage_inputs(media_image_id, profile_digest, media_sha256, support_users, re
         'media_image': media_image_id,
         'profile': profile_digest,
         'media_sha256': media_sha256,
-        'support_users': sha256_json(support_users or []),
+        'support_users': support_users_digest(support_users),
         'remove_packages': sorted(set(remove_packages or [])),
         'files': dict((k, files[k]) for k in sorted(files or {})),
     }

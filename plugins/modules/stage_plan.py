@@ -58,10 +58,27 @@ options:
     description: The store's instance container, to tell whether it runs the current snapshot.
     type: str
   support_users:
-    description: The support users staged into the image (only their hash is an input and returned).
+    description:
+      - The support users staged into the image (only their hash is an input and returned).
     type: list
     elements: dict
     default: []
+    suboptions:
+      name:
+        description: User name.
+        type: str
+        required: true
+      ssh_keys:
+        description: Public keys allowed to log in.
+        type: list
+        elements: str
+      sudo:
+        description: Whether the user may use sudo.
+        type: bool
+      password_hash:
+        description:
+          - A crypt(3) password hash, from vault. It is kept out of every log and result (C(no_log)).
+        type: str
   remove_packages:
     description: Packages removed from the image at staging.
     type: list
@@ -192,7 +209,12 @@ def main():
             media_image=dict(type='str', required=True),
             repository=dict(type='str', required=True),
             container=dict(type='str'),
-            support_users=dict(type='list', elements='dict', default=[]),
+            support_users=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                ssh_keys=dict(type='list', elements='str', no_log=False),
+                sudo=dict(type='bool'),
+                password_hash=dict(type='str', no_log=True),
+            )),
             remove_packages=dict(type='list', elements='str', default=[]),
             primary_vpn=dict(type='bool', default=False),
             files=dict(type='dict', default={}),

@@ -37,8 +37,10 @@ chroot "$root" depmod "$NB_KVER"
 
 install -d -m 0700 "$root/root/.ssh"
 install -m 0600 "$NB_KEYS" "$root/root/.ssh/authorized_keys"
+# No SSH host key goes into the initramfs: it is served over TFTP to anyone who asks, so a private
+# key in it would be everybody's. /init makes a new key in memory at every boot and prints its
+# fingerprint on the console.
 rm -f "$root"/etc/ssh/ssh_host_*
-ssh-keygen -q -t ed25519 -N '' -C "poscloud-netboot-$NB_ID" -f "$root/etc/ssh/ssh_host_ed25519_key"
 echo "poscloud-netboot" >"$root/etc/hostname"
 printf 'POSCLOUD_NETBOOT=1\nPOSCLOUD_NETBOOT_ID=%s\n' "$NB_ID" >"$root/etc/poscloud-netboot"
 cat >"$root/init" <<'INIT'
@@ -70,6 +72,10 @@ ip link set "$nic" up
 [ -n "$ip" ] && ip addr add "$ip" dev "$nic"
 [ -n "$gw" ] && ip route add default via "$gw"
 printf 'POSCLOUD_NETBOOT_MACHINE=%s\n' "$machine" >>/etc/poscloud-netboot
+# This boot's own host key, made in memory (the root is a tmpfs) and never written anywhere else.
+ssh-keygen -q -t ed25519 -N '' -C "poscloud-netboot-$machine" -f /etc/ssh/ssh_host_ed25519_key
+chmod 0600 /etc/ssh/ssh_host_ed25519_key
+echo "poscloud-netboot: host key $(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub)" >/dev/console
 /usr/sbin/sshd -e
 echo "poscloud-netboot: ready on $nic $ip for $machine" >/dev/console
 while true; do wait; sleep 5; done
