@@ -14,12 +14,14 @@ import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, ansible_env, failures
+from conftest import BIN, LAB, ROOT, _json, ansible_env, failures
 
 B, C = '23456789', '34567890'
 HOOKS = os.path.join(ROOT, 'tests', 'e2e', 'hooks')
 STATE = '/var/lib/poscloud-fleet/stores/%s/cutover.json'
 SOURCE_HOLD = '/var/lib/poscloud-fleet/lab/posserver_%s/hold/posd'
+SOURCE_MARKER = '/var/lib/poscloud/cutover-%s.json'
+LOCK = '/var/lib/poscloud-fleet/stores/%s/lock'
 
 
 def sh(*args, **kw):
@@ -99,10 +101,12 @@ def back_on_source(store, fresh_cloud=False):
     application held, the server's released and healthy. fresh_cloud also empties the cloud copy."""
     for c in ('router_%s' % store, 'posserver_%s' % store):
         subprocess.run(['docker', 'unpause', c], capture_output=True, check=False)
-    subprocess.run(['rm', '-f', STATE % store, SOURCE_HOLD % store], check=True)
+    subprocess.run(['rm', '-rf', STATE % store, SOURCE_HOLD % store, LOCK % store], check=True)
+    subprocess.run(['docker', 'exec', 'posserver_%s' % store, 'rm', '-f', SOURCE_MARKER % store], check=True)
     vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
                          capture_output=True, text=True, check=False).stdout.strip()
     if vol:
+        subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=True)
         os.makedirs(os.path.join(vol, 'hold'), exist_ok=True)
         open(os.path.join(vol, 'hold', 'posd'), 'a').close()
     if fresh_cloud:
@@ -123,10 +127,14 @@ def lab_stores(lab):
     for store in (B, C):
         for c in ('router_%s' % store, 'posserver_%s' % store):
             subprocess.run(['docker', 'unpause', c], capture_output=True, check=False)
+        subprocess.run(['rm', '-rf', LOCK % store], check=False)
         if state(store).get('outcome') != 'completed':
             subprocess.run(['rm', '-f', STATE % store], check=False)
+            subprocess.run(['docker', 'exec', 'posserver_%s' % store, 'rm', '-f', SOURCE_MARKER % store], check=False)
             vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
                                  capture_output=True, text=True, check=False).stdout.strip()
+            if vol:
+                subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=False)
             if vol and os.path.exists(os.path.join(vol, 'hold', 'posd')):
                 os.remove(os.path.join(vol, 'hold', 'posd'))
 
@@ -231,6 +239,32 @@ def test_controller_killed_during_final_sync_then_a_rerun_completes(lab, lab_sto
     assert_no_sale_lost(B, 'cloud')
 
 
+def test_controller_gone_inside_the_window_the_physical_server_serves_again_by_itself(lab, lab_stores):
+    # The controller dies inside the window and the cloud instance cannot be reached: nothing will
+    # come to release the physical server, which starts its POS again at its deadline.
+    back_on_source(B)
+    proc = deploy_in_background('-l', 'store_%s' % B, '-e', 'pos_cutover_hook_after_final_sync=%s/stall.yml' % HOOKS,
+                                '-e', 'e2e_stall_seconds=600', '-e', 'pos_cutover_deadman_seconds=25')
+    try:
+        wait_for(lambda: state(B).get('phase') == 'window' and os.path.exists(SOURCE_HOLD % B)
+                 and health('posserver_%s' % B) is None, 600, 'the window')
+        wait_for(lambda: 'posdata_' not in sh('docker', 'ps', '--format', '{{.Names}}', '--filter', 'name=%s' % B),
+                 120, 'the final sync to end')
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    sh('docker', 'pause', 'pos_%s' % B)
+    try:
+        killed = time.time()
+        assert health('posserver_%s' % B) is None
+        wait_for(lambda: health('posserver_%s' % B) is not None, 60, 'the physical server to serve again by itself')
+        assert not os.path.exists(SOURCE_HOLD % B)
+        print('the physical server served again %.1f s after the controller died' % (time.time() - killed))
+    finally:
+        sh('docker', 'unpause', 'pos_%s' % B)
+    assert_no_sale_lost(B, 'source')
+
+
 def source_mb(store):
     return int(sh('docker', 'exec', 'posserver_%s' % store, 'du', '-sm', '/usr2/pos').split()[0])
 
@@ -286,10 +320,41 @@ def test_failed_health_check_rolls_back_that_store_only(lab, lab_stores):
         subprocess.run(['docker', 'rm', '-f', 'pos_%s' % B], capture_output=True, check=False)
 
 
+def deploy_in_background(*args):
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, 'playbooks', 'deploy_pos.yml')] + list(args)
+    return subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, start_new_session=True)
+
+
+def cloud_sale(store, note):
+    out = sh('docker', 'exec', 'pos_%s' % store, 'python3', '-c',
+             "import json, sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request("
+             "'http://127.0.0.1:8080/sale', data=json.dumps({'amount_cents': 100, 'items': [sys.argv[1]]}).encode(), "
+             "headers={'Content-Type': 'application/json'}), timeout=5).read().decode())", note)
+    return json.loads(out)['id']
+
+
 def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_stores):
     back_on_source(B)
-    rc, out = deploy(lab, '-l', 'store_%s' % B)
+    # Two runs on the same store at once: the second is refused at once, naming the first, and
+    # changes nothing; the first completes.
+    first = deploy_in_background('-l', 'store_%s' % B)
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(LOCK % B, 'owner.json')), 120, 'the first run to take the lock')
+        rc2, out2 = deploy(lab, '-l', 'store_%s' % B)
+        stdout, dummy = first.communicate(timeout=900)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    assert rc2 != 0
+    msg = failures(out2)
+    assert 'is locked by another run: cutover by' in msg and 'still running' in msg and 'Nothing was changed' in msg, msg
+    assert 'pid %d' % first.pid in msg
+    assert stats(out2, 'store_%s' % B)['changed'] == 0
+    rc, out = first.returncode, _json(stdout)
     assert rc == 0, failures(out)
+    assert not os.path.exists(LOCK % B), 'the lock was not given back'
     r = report(B)
     assert r['outcome'] == 'completed' and r['reason'] == ''
     for key in ('store', 'started', 'finished', 'downtime_seconds', 'bytes_presynced', 'bytes_final_delta',
@@ -323,6 +388,66 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
     assert rc == 0, failures(out)
     assert report(B) == record
     assert os.path.exists(os.path.join(ROOT, 'reports', 'store_%s' % B, 'cutover.md'))
+
+
+def cloud_summary(store):
+    return json.loads(sh('docker', 'exec', '-u', 'pos', 'pos_%s' % store, '/opt/demo-pos/bin/posd', '--summary',
+                         '--config', '/etc/demo-pos/posd.json'))
+
+
+def test_rerun_after_the_cloud_host_lost_its_state_is_refused(lab, lab_stores):
+    # Store B serves from its cloud instance (previous test). The cloud host's state folder goes, as
+    # on a rebuilt host; a re-run must not pre-sync the physical server's older data over the cloud's.
+    assert state(B)['outcome'] == 'completed'
+    cloud_sale(B, 'before the state was lost')
+    before = (cloud_summary(B), containers(B), os.path.exists(SOURCE_HOLD % B))
+    saved = '/var/lib/poscloud-fleet/stores/%s.saved' % B
+    subprocess.run(['rm', '-rf', saved], check=True)
+    os.rename('/var/lib/poscloud-fleet/stores/%s' % B, saved)
+    try:
+        rc, out = deploy(lab, '-l', 'store_%s' % B)
+        assert rc != 0
+        msg = failures(out)
+        assert 'moved to its cloud instance' in msg and 'is missing' in msg and 'Nothing was changed' in msg, msg
+        assert 'on the physical server and in the cloud instance' in msg, msg
+        assert stats(out, 'store_%s' % B)['changed'] == 0
+        assert (cloud_summary(B), containers(B), os.path.exists(SOURCE_HOLD % B)) == before
+        assert_no_sale_lost(B, 'cloud')
+    finally:
+        subprocess.run(['rm', '-rf', '/var/lib/poscloud-fleet/stores/%s' % B], check=True)
+        os.rename(saved, '/var/lib/poscloud-fleet/stores/%s' % B)
+
+
+def test_controller_killed_after_the_cloud_started_then_a_rerun_completes_keeping_the_clouds_sales(lab, lab_stores):
+    back_on_source(B)
+    proc = deploy_in_background('-l', 'store_%s' % B, '-e', 'pos_cutover_hook_after_release=%s/stall.yml' % HOOKS,
+                                '-e', 'e2e_stall_seconds=600')
+    try:
+        wait_for(lambda: state(B).get('phase') == 'released' and health('pos_%s' % B) is not None, 600,
+                 'the cloud application to start')
+        # The store sells in the cloud, then the controller dies before the cutover is recorded.
+        sold = set(cloud_sale(B, 'in the cloud %d' % i) for i in range(3))
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert state(B)['phase'] == 'released'
+    assert_no_sale_lost(B, 'cloud')
+
+    # The dead run's lock: named, and taken over only when asked.
+    rc, out = deploy(lab, '-l', 'store_%s' % B)
+    assert rc != 0
+    msg = failures(out)
+    assert 'locked by a run that is gone' in msg and 'poscloud_lock_takeover=true' in msg, msg
+    assert stats(out, 'store_%s' % B)['changed'] == 0
+
+    rc, out = deploy(lab, '-l', 'store_%s' % B, '-e', 'poscloud_lock_takeover=true')
+    assert rc == 0, failures(out)
+    r = report(B)
+    assert r['outcome'] == 'completed'
+    assert r['transactions_before'] is not None and r['source_manifest_digest'] == r['destination_manifest_digest']
+    missing = sold - sale_ids('pos_%s' % B)
+    assert not missing, 'sales made in the cloud after its start were lost: %s' % sorted(missing)
+    assert_no_sale_lost(B, 'cloud')
 
 
 def test_backup_and_restore_refuses_a_set_that_does_not_match(lab, lab_stores):

@@ -148,6 +148,36 @@ def test_delete_data_needs_the_store_id(lab, staged):
     assert lab.docker('volume', 'ls', '-q', '--filter', 'name=^pos_%s_usr2_pos$' % STORE_ID).split()
 
 
+def lab_objects(lab):
+    """The containers, images, volumes and networks of this stream's stores (the cutover tests change
+    the others' at the same time), to compare before and after."""
+    out = []
+    for store in (STORE_ID, '90000001', OTHER_ID):
+        out.append(lab.docker('ps', '-a', '-q', '--no-trunc', '--filter', 'name=%s' % store))
+        out.append(lab.docker('images', '-q', '--no-trunc', '--filter', 'label=poscloud.fleet.store=%s' % store))
+        out.append(lab.docker('volume', 'ls', '-q', '--filter', 'name=%s' % store))
+        out.append(lab.docker('network', 'ls', '-q', '--filter', 'name=%s' % store))
+    assert any(o.strip() for o in out[:4]), 'store %s has nothing to purge: the test would prove nothing' % STORE_ID
+    return out
+
+
+def test_purge_is_refused_unless_it_names_exactly_the_stores_of_the_run(lab, staged):
+    before = lab_objects(lab)
+    # No limit: the run would purge every store of the inventory; one confirmed store is not enough.
+    for extra in ([], ['-e', 'pos_instance_purge_confirm=%s' % STORE_ID]):
+        rc, out = lab.playbook('playbooks/purge.yml', *extra)
+        assert rc != 0
+        msg = failure_messages(out)
+        assert 'pos_instance_purge_confirm' in msg and 'Nothing was changed' in msg, msg
+        assert 'would purge' in msg and '90000001' in msg, msg
+        assert all(s['changed'] == 0 for s in out['stats'].values())
+    # The right store but a data confirmation that names another: refused before anything is removed.
+    rc, out = lab.playbook('playbooks/purge.yml', '-l', STORE, '-e', 'pos_instance_purge_confirm=%s' % STORE_ID,
+                           '-e', 'pos_instance_delete_data_confirm=23456789')
+    assert rc != 0 and 'pos_instance_delete_data_confirm' in failure_messages(out)
+    assert lab_objects(lab) == before
+
+
 def broken_profile(tmp_path, **changes):
     profile = yaml.safe_load(open(os.path.join(ROOT, 'profiles', 'demo.yml')))
     profile['media']['build_from'] = os.path.join(ROOT, 'apps', 'demo_pos')

@@ -5,7 +5,11 @@
   python3 hold.py HOLD_DIR held|released NAME... (run on the machine or in the container)
 
 Prints {"changed": bool}; exits non-zero when the services do not reach the state within
-HOLD_TIMEOUT seconds (default 60)."""
+HOLD_TIMEOUT seconds (default 60). With HOLD_UNTIL (seconds since the epoch) a hold carries that
+deadline: the init releases the service by itself when it passes (the dead-man of a cutover
+window). "held" without HOLD_UNTIL makes every hold lasting. "commit" makes lasting a hold that is
+still in force: it fails, changing nothing, when a hold is gone or ends within HOLD_MARGIN seconds
+(default 10), because the service may have run again since (the cutover's commit)."""
 import json
 import os
 import sys
@@ -14,12 +18,40 @@ import time
 hold_dir, want, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 if not os.path.isdir(hold_dir):
     os.makedirs(hold_dir)
+until = os.environ.get('HOLD_UNTIL', '')
+content = json.dumps({'until': float(until)}) if until else ''
 changed = False
+if want == 'commit':
+    margin = float(os.environ.get('HOLD_MARGIN', '10'))
+    for name in names:
+        try:
+            with open(os.path.join(hold_dir, name)) as f:
+                text = f.read().strip()
+        except (IOError, OSError):
+            sys.exit('the hold on %s is gone: the service may have run again since it was stopped; '
+                     'nothing was committed' % name)
+        if text:
+            left = float(json.loads(text)['until']) - time.time()
+            if left < margin:
+                sys.exit('the hold on %s ends in %.1f s (less than %.0f s): too late to commit; nothing was committed'
+                         % (name, left, margin))
+    want = 'held'
 for name in names:
     path = os.path.join(hold_dir, name)
-    if want == 'held' and not os.path.exists(path):
-        open(path, 'a').close()
-        changed = True
+    if want == 'held':
+        try:
+            with open(path) as f:
+                same = f.read() == content
+        except (IOError, OSError):
+            same = False
+        if not same:
+            tmp = path + '.tmp'
+            with open(tmp, 'w') as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, path)
+            changed = True
     elif want == 'released' and os.path.exists(path):
         os.remove(path)
         changed = True

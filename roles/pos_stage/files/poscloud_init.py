@@ -15,7 +15,9 @@ never carry host keys). The state of each service is kept in /run/poscloud/servi
 Holding a service: a file named after it in /var/lib/poscloud/hold (POSCLOUD_HOLD_DIR) stops it
 cleanly and keeps it from starting, also across restarts of the container when that folder is on a
 volume; removing the file starts it again. A cutover uses this to keep the application of a standby
-instance (and of the store's physical server) down while its data is copied.
+instance (and of the store's physical server) down while its data is copied. A hold file may carry
+a deadline, {"until": SECONDS_SINCE_EPOCH}: when it passes, the init removes the hold and starts the
+service by itself (a cutover window whose controller vanished gives the store back to this server).
 """
 import json
 import os
@@ -91,11 +93,32 @@ class Service(object):
                 'restarts': self.restarts, 'started_at': self.started_at}
 
 
-def held_names():
+def expired(path, now):
+    """True when the hold file at ``path`` carries a deadline that has passed."""
     try:
-        return set(os.listdir(HOLD_DIR))
+        with open(path) as f:
+            text = f.read().strip()
+        return bool(text) and float(json.loads(text)['until']) <= now
+    except (IOError, OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def held_names(now=None):
+    now = time.time() if now is None else now
+    try:
+        names = set(n for n in os.listdir(HOLD_DIR) if not n.endswith('.tmp'))
     except OSError:
         return set()
+    for name in sorted(names):
+        path = os.path.join(HOLD_DIR, name)
+        if expired(path, now):
+            log('the hold on %s passed its deadline; releasing it' % name)
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            names.discard(name)
+    return names
 
 
 def prepare():
