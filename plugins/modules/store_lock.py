@@ -18,7 +18,7 @@ description:
     update, stage). The playbooks of the collection take it before their first change and give it
     back at the end, also when the operation fails.
   - The lock is a folder, C(<state_dir>/<store>/lock), made atomically with its owner inside
-    (C(owner.json)): the run, the controller it runs on, that run's process id and start time, the
+    (C(owner.json)) naming the run, the controller it runs on, that run's process id and start time, the
     operation, the user and the time it was taken.
   - A second run on the same store fails at once, naming who holds the lock and since when, and
     changes nothing. The same run taking the lock again gets it (nothing changes).
