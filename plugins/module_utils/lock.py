@@ -87,7 +87,7 @@ def acquire(path, owner, takeover_of=None, check_mode=False):
         return 'would_acquire', None
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
-        os.makedirs(parent, 0o700)
+        os.makedirs(parent, 0o700, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix='.lock-')
     try:
         _write_json(tmp, owner)
