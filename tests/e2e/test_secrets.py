@@ -50,7 +50,8 @@ def password_hashes():
                           cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default'),
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(json.loads(proc.stdout[proc.stdout.index('{'):])['msg'])
+    result = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('{'):])[0]
+    return json.loads(result['msg'])
 
 
 def hits(secrets, text):

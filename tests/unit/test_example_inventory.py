@@ -87,7 +87,8 @@ def host_vars(inventory, tmp_path, *names):
                     '--vault-password-file', os.path.join(EXAMPLE, 'vault-password.sh'),
                     '-m', 'ansible.builtin.debug', '-a', query], tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(json.loads(proc.stdout[proc.stdout.index('{'):])['msg'])
+    result = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('{'):])[0]
+    return json.loads(result['msg'])
 
 
 def test_example_maps_its_vaulted_psk_to_the_vpn_role(tmp_path):
