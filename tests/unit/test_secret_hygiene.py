@@ -103,9 +103,11 @@ def test_the_maintenance_environment_image_holds_no_private_host_key():
 def test_deleting_a_stores_data_deletes_its_tunnel_volume():
     tasks = list(tasks_in(load(os.path.join(ROOT, 'roles', 'pos_instance', 'tasks', 'delete_data.yml'))))
     volumes = [t for t in tasks if t.get('community.docker.docker_volume', {}).get('state') == 'absent']
-    # The swanctl volume, named as the lab inventory and the ipsec_vpn docs name it.
-    assert any("'_swanctl'" in (loop_expression(t) or '') for t in volumes), volumes
-    with open(os.path.join(ROOT, 'inventories', 'lab', 'group_vars', 'stores.yml'), encoding='utf-8') as handle:
-        lab = yaml.safe_load(handle)
-    mounts = [m for m in lab['pos_instance_extra_mounts'] if m['target'].startswith('/etc/swanctl')]
-    assert [m['source'] for m in mounts] == ['pos_{{ store_id }}_swanctl']
+    # The swanctl volume, named as the instance mounts it (pos_instance_vpn_volume) and the ipsec_vpn docs name it.
+    loop = ' '.join(loop_expression(t) or '' for t in volumes)
+    assert "'_swanctl'" in loop and 'pos_instance_vpn_volume' in loop, volumes
+    with open(os.path.join(ROOT, 'roles', 'pos_instance', 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        defaults = yaml.safe_load(handle)
+    assert "'pos_' ~ store_id ~ '_swanctl'" in defaults['pos_instance_vpn_volume']
+    with open(os.path.join(ROOT, 'roles', 'pos_instance', 'tasks', 'main.yml'), encoding='utf-8') as handle:
+        assert "'source': pos_instance_vpn_volume, 'target': '/etc/swanctl/conf.d'" in handle.read()
