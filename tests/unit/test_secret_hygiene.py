@@ -92,12 +92,13 @@ def test_the_maintenance_environment_image_holds_no_private_host_key():
         script = handle.read()
     build, init = script.split("cat >\"$root/init\" <<'INIT'", 1)
     init = init.split('\nINIT\n', 1)[0]
-    # The build removes the root's host keys and makes none; the environment makes its own at boot.
+    # The build removes the root's host keys and makes none. At boot the environment takes the
+    # machine's own key from its disk (read-only), or makes a new one in memory, before sshd starts.
     assert 'rm -f "$root"/etc/ssh/ssh_host_*' in build
     assert 'ssh-keygen' not in re.sub(r'(?m)^\s*#.*$', '', build)
-    keygen = init.index('ssh-keygen')
-    assert keygen < init.index('/usr/sbin/sshd')
-    assert '/etc/ssh/ssh_host_ed25519_key' in init[keygen:]
+    sshd = init.index('/usr/sbin/sshd')
+    assert init.index('mount -o ro,noload') < init.index('cp "/run/disk/etc/ssh/$f"') < init.index('umount /run/disk') < sshd
+    assert init.index('ssh-keygen -q -t ed25519') < sshd
 
 
 def test_deleting_a_stores_data_deletes_its_tunnel_volume():

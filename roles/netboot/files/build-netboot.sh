@@ -38,8 +38,7 @@ chroot "$root" depmod "$NB_KVER"
 install -d -m 0700 "$root/root/.ssh"
 install -m 0600 "$NB_KEYS" "$root/root/.ssh/authorized_keys"
 # No SSH host key goes into the initramfs: it is served over TFTP to anyone who asks, so a private
-# key in it would be everybody's. /init makes a new key in memory at every boot and prints its
-# fingerprint on the console.
+# key in it would be everybody's. /init reads the machine's own key from its disk (see there).
 rm -f "$root"/etc/ssh/ssh_host_*
 echo "poscloud-netboot" >"$root/etc/hostname"
 printf 'POSCLOUD_NETBOOT=1\nPOSCLOUD_NETBOOT_ID=%s\n' "$NB_ID" >"$root/etc/poscloud-netboot"
@@ -56,12 +55,13 @@ mount -t tmpfs tmpfs /run
 mkdir -p /run/sshd
 echo "poscloud-netboot: starting" >/dev/console
 for m in virtio_pci virtio_blk virtio_net; do modprobe "$m"; done
-ip=; gw=; machine=
+ip=; gw=; machine=; rootdev=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     poscloud.ip=*) ip=${arg#poscloud.ip=};;
     poscloud.gw=*) gw=${arg#poscloud.gw=};;
     poscloud.machine=*) machine=${arg#poscloud.machine=};;
+    poscloud.rootdev=*) rootdev=${arg#poscloud.rootdev=};;
   esac
 done
 hostname poscloud-netboot
@@ -72,8 +72,22 @@ ip link set "$nic" up
 [ -n "$ip" ] && ip addr add "$ip" dev "$nic"
 [ -n "$gw" ] && ip route add default via "$gw"
 printf 'POSCLOUD_NETBOOT_MACHINE=%s\n' "$machine" >>/etc/poscloud-netboot
-# This boot's own host key, made in memory (the root is a tmpfs) and never written anywhere else.
-ssh-keygen -q -t ed25519 -N '' -C "poscloud-netboot-$machine" -f /etc/ssh/ssh_host_ed25519_key
+# SSH host key: the machine's own, read from its disk (the file system labelled root, or
+# poscloud.rootdev=DEVICE), so the environment answers as the machine does and the controller's
+# known_hosts entry for the machine holds here too. A disk without one (blank, or unreadable) gets a
+# new key made in memory. Either way the fingerprint is printed on the console.
+mkdir -p /run/disk /etc/ssh
+if mount -o ro,noload "${rootdev:-LABEL=root}" /run/disk 2>/dev/null; then
+  for f in ssh_host_ed25519_key ssh_host_ed25519_key.pub; do
+    [ -f "/run/disk/etc/ssh/$f" ] && cp "/run/disk/etc/ssh/$f" "/etc/ssh/$f"
+  done
+  umount /run/disk
+fi
+if [ ! -s /etc/ssh/ssh_host_ed25519_key ] || [ ! -s /etc/ssh/ssh_host_ed25519_key.pub ]; then
+  rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
+  ssh-keygen -q -t ed25519 -N '' -C "poscloud-netboot-$machine" -f /etc/ssh/ssh_host_ed25519_key
+  echo "poscloud-netboot: no host key on the disk; made a new one" >/dev/console
+fi
 chmod 0600 /etc/ssh/ssh_host_ed25519_key
 echo "poscloud-netboot: host key $(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub)" >/dev/console
 /usr/sbin/sshd -e
