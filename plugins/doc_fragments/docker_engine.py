@@ -23,6 +23,13 @@ options:
         client is needed on the target.
     type: path
     default: docker
+  docker_timeout:
+    description:
+      - Seconds one C(docker) command or Engine API request may take before it is stopped and the
+        task fails with a message that says so, from 1 to 86400.
+      - Commands that copy whole images (commit, save, load, import, cp) may take twelve times as long.
+    type: int
+    default: 300
 requirements:
   - The C(docker) command line client on the target, talking to a Docker engine (API 1.41 or newer).
 '''

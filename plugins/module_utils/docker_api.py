@@ -17,13 +17,18 @@ import socket
 from http.client import HTTPConnection
 from urllib.parse import quote, urlencode
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
+    DEFAULT_TIMEOUT,
+    DockerError,
+    check_timeout,
+    timeout_message,
+)
 
 DEFAULT_SOCKET = '/var/run/docker.sock'
 
 
 class _UnixConnection(HTTPConnection):
-    def __init__(self, path, timeout=60):
+    def __init__(self, path, timeout=DEFAULT_TIMEOUT):
         super(_UnixConnection, self).__init__('localhost', timeout=timeout)
         self._path = path
 
@@ -53,9 +58,9 @@ def label_filters(filters):
 
 
 class DockerAPI(object):
-    def __init__(self, path=DEFAULT_SOCKET, timeout=60):
+    def __init__(self, path=DEFAULT_SOCKET, timeout=DEFAULT_TIMEOUT):
         self.path = path
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._conn = None
 
     def _get(self, url):
@@ -68,13 +73,21 @@ class DockerAPI(object):
                 resp = self._conn.getresponse()
                 body = resp.read()
                 break
+            except socket.timeout:
+                # Not retried: a second wait would only double the time before the error.
+                self.close()
+                raise DockerError(timeout_message('Docker engine API GET %s on %s' % (url, self.path), self.timeout))
             except (socket.error, OSError) as e:
                 self._conn = None
                 if attempt == 2:
                     raise DockerError(
                         'the Docker engine does not answer on %s (%s); start it, for example with '
                         "'make setup' or 'systemctl start docker'" % (self.path, e))
-        data = json.loads(body.decode('utf-8')) if body else None
+        try:
+            data = json.loads(body.decode('utf-8')) if body else None
+        except ValueError:
+            raise DockerError('Docker engine API GET %s answered %s with a body that is not JSON: %r'
+                              % (url, resp.status, body[:200]))
         if resp.status >= 400 and resp.status != 404:
             raise DockerError('Docker engine API GET %s failed (%s): %s' % (
                 url, resp.status, (data or {}).get('message', '') if isinstance(data, dict) else data))
@@ -118,8 +131,9 @@ class DockerAPI(object):
 
 def reader(module, run_cli):
     """The fastest reader for a module's docker_host: the API on a unix socket, else the CLI."""
-    from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI
+    from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, module_timeout
     path = socket_path(module.params.get('docker_host'))
+    timeout = module_timeout(module)
     if path:
-        return DockerAPI(path)
-    return DockerCLI(run_cli, binary=module.params['docker_cli'], host=module.params['docker_host'])
+        return DockerAPI(path, timeout=timeout)
+    return DockerCLI(run_cli, binary=module.params['docker_cli'], host=module.params['docker_host'], timeout=timeout)

@@ -14,8 +14,17 @@ __metaclass__ = type
 
 import io
 import json
+import shutil
 import subprocess
 import tarfile
+
+# Seconds one docker command may take (option docker_timeout), and how many times that the long
+# ones (commit, save, load, import, cp) may take.
+DEFAULT_TIMEOUT = 300
+LONG_FACTOR = 12
+# Exit codes of coreutils' timeout: the command timed out, or had to be killed after the grace time.
+TIMEOUT_CODES = (124, 137)
+KILL_AFTER = 10
 
 
 class DockerError(Exception):
@@ -27,14 +36,46 @@ def docker_argument_spec():
     return dict(
         docker_host=dict(type='str'),
         docker_cli=dict(type='path', default='docker'),
+        docker_timeout=dict(type='int', default=DEFAULT_TIMEOUT),
     )
 
 
+def check_timeout(value):
+    """The docker_timeout option as seconds; raise DockerError unless it is a whole number 1..86400."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 86400:
+        raise DockerError('docker_timeout: %r must be a number of seconds from 1 to 86400' % (value,))
+    return value
+
+
+def timeout_message(what, seconds):
+    return ('%s did not finish within %d s and was stopped; the Docker engine may be hung or overloaded '
+            '(check it with docker info), or raise docker_timeout' % (what, seconds))
+
+
+def module_timeout(module):
+    """The module's docker_timeout, or fail_json naming the option when it is not usable."""
+    try:
+        return check_timeout(module.params.get('docker_timeout', DEFAULT_TIMEOUT))
+    except DockerError as e:
+        module.fail_json(msg=str(e))
+
+
+def cli_for(module):
+    """A DockerCLI for a module with the docker_engine options."""
+    p = module.params
+    return DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'], timeout=module_timeout(module))
+
+
 class DockerCLI(object):
-    def __init__(self, run, binary='docker', host=None):
+    def __init__(self, run, binary='docker', host=None, timeout=DEFAULT_TIMEOUT):
         self._run = run
         self.binary = binary
         self.host = host
+        self.timeout = check_timeout(timeout)
+        self._timeout_bin = shutil.which('timeout')
+
+    def _seconds(self, long_call):
+        return self.timeout * LONG_FACTOR if long_call else self.timeout
 
     def _base(self):
         cmd = [self.binary]
@@ -42,12 +83,20 @@ class DockerCLI(object):
             cmd += ['--host', self.host]
         return cmd
 
-    def run(self, args, check=True, data=None):
+    def run(self, args, check=True, data=None, long_call=False):
+        """Run one docker command, stopped after docker_timeout seconds (twelve times that with
+        ``long_call``, for commit, save, load). A command that times out always raises DockerError."""
         kwargs = {}
         if data is not None:
             kwargs['data'] = data
             kwargs['binary_data'] = True
-        rc, out, err = self._run(self._base() + list(args), **kwargs)
+        seconds = self._seconds(long_call)
+        cmd = self._base() + list(args)
+        if self._timeout_bin:
+            cmd = [self._timeout_bin, '--kill-after=%d' % KILL_AFTER, str(seconds)] + cmd
+        rc, out, err = self._run(cmd, **kwargs)
+        if self._timeout_bin and rc in TIMEOUT_CODES:
+            raise DockerError(timeout_message('docker %s' % ' '.join(args[:2]), seconds))
         if check and rc != 0:
             raise DockerError('docker %s failed (rc=%s): %s' % (' '.join(args[:2]), rc, (err or out).strip()))
         return rc, out, err
@@ -140,7 +189,7 @@ class DockerCLI(object):
         try:
             proc = subprocess.Popen(self._base() + ['container', 'cp', '%s:%s' % (cid, path), '-'],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            data, err = proc.communicate()
+            data, err = communicate(proc, self._seconds(True), 'docker container cp')
             if proc.returncode != 0:
                 raise DockerError('reading %s from %s failed: %s' % (path, image, err.decode('utf-8', 'replace').strip()))
         finally:
@@ -163,7 +212,10 @@ class DockerCLI(object):
         try:
             imp = subprocess.Popen(imp_cmd, stdin=tar.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             tar.stdout.close()
-            out, err = imp.communicate()
+            out, err = communicate(imp, self._seconds(True), 'docker image import')
+        except DockerError:
+            tar.kill()
+            raise
         finally:
             tar_err = tar.stderr.read()
             tar.stderr.close()
@@ -173,6 +225,16 @@ class DockerCLI(object):
         if imp.returncode != 0:
             raise DockerError('docker import failed: %s' % err.decode('utf-8', 'replace').strip())
         return out.decode('utf-8').strip()
+
+
+def communicate(proc, seconds, what):
+    """``proc.communicate()`` that kills the process and raises DockerError after ``seconds``."""
+    try:
+        return proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise DockerError(timeout_message(what, seconds))
 
 
 def label_change(labels):

@@ -1,14 +1,33 @@
 # -*- coding: utf-8 -*-
 # Copyright: poscloud.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Atomic file writes shared by the modules."""
+"""Atomic file writes and file mode checks shared by the modules."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import os
+import re
 import tempfile
+
+_OCTAL = re.compile(r'0?[0-7]{1,4}\Z')
+
+
+def parse_mode(value, field):
+    """Return the permission bits given as an octal string ('0644', '640') or an int in 0..0o7777.
+
+    Raise ValueError with a message naming ``field`` for anything else: negative or too large
+    numbers, symbolic modes ('rw-r-----'), digits 8 or 9, booleans and other types."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError('%s: %r is not a file mode; give an octal string such as 0644' % (field, value))
+    if isinstance(value, int):
+        if 0 <= value <= 0o7777:
+            return value
+        raise ValueError('%s: %r is outside 0..0o7777; give an octal string such as 0644' % (field, value))
+    if not _OCTAL.match(value):
+        raise ValueError('%s: %r is not an octal mode of up to four digits 0-7 such as 0644' % (field, value))
+    return int(value, 8)
 
 
 def atomic_write(module, path, data, mode=0o644):

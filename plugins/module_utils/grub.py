@@ -31,7 +31,7 @@ TRIAL_ENTRY = 'poscloud_trial_entry'
 KNOWN_GOOD = 'poscloud_known_good'
 CONTRACT_VARIABLES = (NEXT_ENTRY, SAVED_ENTRY, TRIAL_ENTRY, KNOWN_GOOD)
 
-_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 _GRUB_SPACE = ' \t\n\r\f\v'
 
 
@@ -302,21 +302,33 @@ def plan_changes(variables, changes):
     return effective, previous
 
 
-def restore_changes(restore):
-    """Changes that restore ``restore`` (``{name: value or None}``, as returned in ``previous``)."""
+def restore_changes(restore, menu=None):
+    """Changes that restore ``restore`` (``{name: value or None}``, as returned in ``previous``).
+
+    Only the variables this collection sets (``CONTRACT_VARIABLES``) can be restored. Each value
+    is null (unset), empty (GRUB's own way to clear next_entry) or a string that names an entry of
+    ``menu`` exactly as GRUB would look it up; anything else is refused, so a restore never writes
+    a value that would make GRUB fall back to another entry."""
     if not isinstance(restore, dict):
         raise GrubEnvError('restore must be a dictionary of variable names to values (null to unset)')
     changes = []
-    for name in sorted(restore):
+    for name in sorted(restore, key=str):
         value = restore[name]
         validate_name(name)
+        if name not in CONTRACT_VARIABLES:
+            raise GrubEnvError('restore: %s is not a variable this module sets (%s); give the previous '
+                               'result of an earlier run' % (name, ', '.join(CONTRACT_VARIABLES)))
         if value is not None and not isinstance(value, str):
-            if isinstance(value, bool):
-                value = '1' if value else '0'
-            elif isinstance(value, int):
-                value = str(value)
-            else:
-                raise GrubEnvError('restore: value of %s must be a string or null' % name)
+            raise GrubEnvError('restore.%s: %r must be a menu entry (a string) or null to unset, not %s'
+                               % (name, value, type(value).__name__))
+        if value:
+            validate_value(name, value)
+            if menu is None:
+                raise GrubEnvError('restore.%s: %r cannot be checked without grub.cfg' % (name, value))
+            if menu.grub_lookup(value) is None:
+                raise GrubTargetError('restore.%s: %r matches no entry of grub.cfg (GRUB would boot another '
+                                      'entry); give the previous result of an earlier run on this menu'
+                                      % (name, value), menu.available())
         changes.append((name, value))
     return changes
 

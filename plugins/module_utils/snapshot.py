@@ -16,7 +16,7 @@ from datetime import datetime
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import canonical_json, sha256_text
 
 TIMESTAMP_FORMAT = '%Y%m%dT%H%M%SZ'
-TIMESTAMP_RE = re.compile(r'^\d{8}T\d{6}Z$')
+TIMESTAMP_RE = re.compile(r'^\d{8}T\d{6}Z\Z')
 # Dockerfile instructions that `docker commit --change` accepts.
 CHANGE_INSTRUCTIONS = ('CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'USER', 'WORKDIR', 'VOLUME',
                        'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK')
@@ -135,7 +135,7 @@ def parse_sha256_file(text, filename=None):
         if not parts:
             continue
         digest = parts[0].lower()
-        if not re.match(r'^[0-9a-f]{64}$', digest):
+        if not re.match(r'^[0-9a-f]{64}\Z', digest):
             continue
         name = parts[1].lstrip('*') if len(parts) > 1 else None
         if filename is None or name is None or os.path.basename(name) == os.path.basename(filename):

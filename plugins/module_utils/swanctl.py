@@ -25,11 +25,11 @@ from datetime import datetime, timezone
 DEFAULT_IKE_PROPOSALS = ('aes256gcm16-prfsha384-ecp384', 'aes256gcm16-prfsha256-modp3072')
 DEFAULT_ESP_PROPOSALS = ('aes256gcm16-ecp384', 'aes256gcm16-modp3072')
 
-NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_-]{0,62}$')
-FILE_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$')
+NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_-]{0,62}\Z')
+FILE_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
 HOSTNAME_RE = re.compile(
-    r'^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*'
-    r'[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$')
+    r'^(?=.{1,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*'
+    r'[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z')
 ANY_ADDRS = ('%any', '%any4', '%any6')
 START_ACTIONS = ('none', 'trap', 'start')
 DPD_ACTIONS = ('clear', 'trap', 'restart')
@@ -40,17 +40,20 @@ MANAGED_MARKER = '# Managed by poscloud.fleet.ipsec_tunnel'
 REDACTED = '<redacted>'
 
 # Proposal keywords of strongSwan 5.9, by transform type. Key sizes may be given in bits.
+# null_aesNNNgmac is an AEAD that authenticates without encrypting; aesNNNgmac (no null_) is an
+# integrity algorithm (ESP only).
 _AEAD_RE = re.compile(r'^(?:aes(?:128|192|256)?(?:gcm|ccm)(?:8|12|16|64|96|128)?|chacha20poly1305|'
-                      r'camellia(?:128|192|256)?ccm(?:8|12|16|64|96|128)?|null_?aes(?:128|192|256)?gmac|'
-                      r'aes(?:128|192|256)gmac)$')
+                      r'camellia(?:128|192|256)?ccm(?:8|12|16|64|96|128)?|null_?aes(?:128|192|256)?gmac)\Z')
+_GMAC_INTEG_RE = re.compile(r'^aes(?:128|192|256)gmac\Z')
+NULL_AEAD_REASON = 'NULL encryption with GMAC authenticates but does not encrypt'
 _ENCR_RE = re.compile(r'^(?:aes(?:128|192|256)?(?:ctr)?|camellia(?:128|192|256)?(?:ctr)?|3des|des|'
-                      r'blowfish(?:128|192|256)?|cast128|null|serpent(?:128|192|256)?|twofish(?:128|192|256)?)$')
+                      r'blowfish(?:128|192|256)?|cast128|null|serpent(?:128|192|256)?|twofish(?:128|192|256)?)\Z')
 _INTEG_RE = re.compile(r'^(?:md5|md5_128|sha|sha1|sha1_160|sha256|sha2_256|sha256_96|sha2_256_96|'
-                       r'sha384|sha2_384|sha512|sha2_512|aesxcbc|aescmac|aes(?:128|192|256)gmac|camelliaxcbc)$')
-_PRF_RE = re.compile(r'^prf(?:md5|sha1|sha256|sha384|sha512|aesxcbc|aescmac|camelliaxcbc)$')
+                       r'sha384|sha2_384|sha512|sha2_512|aesxcbc|aescmac|aes(?:128|192|256)gmac|camelliaxcbc)\Z')
+_PRF_RE = re.compile(r'^prf(?:md5|sha1|sha256|sha384|sha512|aesxcbc|aescmac|camelliaxcbc)\Z')
 _DH_RE = re.compile(r'^(?:modp(?:768|1024|1024s160|1536|2048|2048s224|2048s256|3072|4096|6144|8192)|'
-                    r'ecp(?:192|224|256|384|521)|ecp(?:224|256|384|512)bp|curve25519|x25519|curve448|x448|none)$')
-_ESN_RE = re.compile(r'^(?:esn|noesn)$')
+                    r'ecp(?:192|224|256|384|521)|ecp(?:224|256|384|512)bp|curve25519|x25519|curve448|x448|none)\Z')
+_ESN_RE = re.compile(r'^(?:esn|noesn)\Z')
 
 # Tokens refused unless allow_weak_crypto, with the reason shown to the user. Tokens are compared
 # whole, so 'sha1' is weak while 'sha256' or 'prfsha384' are not.
@@ -79,6 +82,29 @@ WEAK_TOKENS = {
     'ecp192': 'a 192-bit curve is too small',
     'default': "'default' stands for a build-dependent list; spell the algorithms out",
 }
+
+
+# Seconds a swanctl command may take on top of any --timeout it is given, and the exit codes of
+# coreutils' timeout when it stopped (124) or had to kill (137) the command.
+COMMAND_TIMEOUT = 60
+TIMEOUT_CODES = (124, 137)
+
+
+def timed_command(cmd, seconds, timeout_bin):
+    """``cmd`` run under coreutils' timeout (the path ``timeout_bin``), stopped after ``seconds``.
+    Without a timeout program the command is returned unchanged."""
+    if not timeout_bin:
+        return list(cmd)
+    return [timeout_bin, '--kill-after=5', str(int(seconds))] + list(cmd)
+
+
+def timed_out(rc, timeout_bin):
+    return bool(timeout_bin) and rc in TIMEOUT_CODES
+
+
+def command_timeout_message(args, seconds):
+    return ('swanctl %s did not finish within %d s and was stopped; check that the strongSwan daemon '
+            '(charon) runs and answers on its vici socket (vici_uri)' % (' '.join(args), seconds))
 
 
 class SwanctlError(Exception):
@@ -172,7 +198,7 @@ def _check_addrs(field, values, errors, allow_names):
             out.append(str(net))
             families.add(net.version)
             continue
-        if allow_names and HOSTNAME_RE.match(value) and not re.match(r'^[0-9.]+$', value):
+        if allow_names and HOSTNAME_RE.match(value) and not re.match(r'^[0-9.]+\Z', value):
             out.append(value.lower().rstrip('.'))
             concrete.append(value.lower().rstrip('.'))
             continue
@@ -266,7 +292,7 @@ def check_proposals(field, proposals, ike, errors, weak):
             weak.append("%s: %s" % (field, WEAK_TOKENS['default']))
             out.append(prop)
             continue
-        if not re.match(r'^[a-z0-9_]+(?:-[a-z0-9_]+)*$', prop):
+        if not re.match(r'^[a-z0-9_]+(?:-[a-z0-9_]+)*\Z', prop):
             errors.append("%s: %r is not a proposal; write algorithm keywords joined by '-', for example %r"
                           % (field, proposal, (DEFAULT_IKE_PROPOSALS if ike else DEFAULT_ESP_PROPOSALS)[0]))
             continue
@@ -283,8 +309,11 @@ def check_proposals(field, proposals, ike, errors, weak):
                               % (field, token, proposal))
                 bad = True
                 continue
-            if token in WEAK_TOKENS:
-                weak.append("%s: %r in proposal %r is weak: %s" % (field, token, proposal, WEAK_TOKENS[token]))
+            reason = WEAK_TOKENS.get(token)
+            if reason is None and kind == 'aead' and token.startswith('null'):
+                reason = NULL_AEAD_REASON
+            if reason:
+                weak.append("%s: %r in proposal %r is weak: %s" % (field, token, proposal, reason))
             kinds.setdefault(kind, []).append(token)
         if bad or 'default' in kinds:
             out.append(prop)
@@ -301,6 +330,9 @@ def check_proposals(field, proposals, ike, errors, weak):
         if ike:
             if 'esn' in kinds:
                 errors.append("%s: %r in proposal %r only applies to ESP" % (field, kinds['esn'][0], proposal))
+            gmac = [t for t in kinds.get('integ', []) if _GMAC_INTEG_RE.match(t)]
+            if gmac:
+                errors.append("%s: %r in proposal %r only applies to ESP" % (field, gmac[0], proposal))
             if 'aead' in kinds and 'prf' not in kinds:
                 errors.append("%s: proposal %r uses an AEAD cipher and needs a PRF such as 'prfsha384'"
                               % (field, proposal))
@@ -468,10 +500,10 @@ def validate_spec(spec, others=None):
         else:
             if _has_control(psk):
                 errors.append("psk: contains control characters (newline, tab, ...); use printable characters")
-            elif re.match(r'^0[xX]', psk) and not re.match(r'^0[xX](?:[0-9a-fA-F]{2})+$', psk):
+            elif re.match(r'^0[xX]', psk) and not re.match(r'^0[xX](?:[0-9a-fA-F]{2})+\Z', psk):
                 errors.append("psk: starts with '0x', which swanctl reads as hex, but the rest is not an even "
                               "number of hex digits")
-            elif re.match(r'^0[sS]', psk) and not re.match(r'^0[sS][A-Za-z0-9+/]+={0,2}$', psk):
+            elif re.match(r'^0[sS]', psk) and not re.match(r'^0[sS][A-Za-z0-9+/]+={0,2}\Z', psk):
                 errors.append("psk: starts with '0s', which swanctl reads as base64, but the rest is not base64")
             elif len(psk) < MIN_PSK_LENGTH:
                 errors.append("psk: %d characters are too few; use at least %d random characters"

@@ -64,7 +64,8 @@ options:
     type: path
   mode:
     description:
-      - Permissions of I(dest).
+      - Permissions of I(dest), as an octal string (V('0640')) or a number in 0..0o7777.
+      - Checked in check mode too; anything else (V(rw-r-----), V('0999'), V(-1)) is refused.
     type: raw
     default: '0640'
   expect_digest:
@@ -162,7 +163,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode
 
 
 def load_cache(path):
@@ -193,6 +194,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        dest_mode = parse_mode(p['mode'], 'mode')
+    except ValueError as e:
+        module.fail_json(msg=str(e))
     paths = [os.path.normpath(x) for x in p['paths']]
     bad = [x for x in paths if not x.startswith('/') or x == '/']
     if bad:
@@ -218,8 +223,20 @@ def main():
         if p['expect_file']:
             if not os.path.isfile(p['expect_file']):
                 module.fail_json(msg='expect_file: %s does not exist' % p['expect_file'])
-            with open(p['expect_file']) as f:
-                expected = mf.parse_manifest(f.read())
+            try:
+                with open(p['expect_file'], 'rb') as f:
+                    raw = f.read()
+            except (IOError, OSError) as e:
+                module.fail_json(msg='expect_file: cannot read %s: %s' % (p['expect_file'], e))
+            try:
+                expected_text = raw.decode('utf-8')
+            except UnicodeDecodeError as e:
+                module.fail_json(msg='expect_file: %s is not UTF-8 text (byte %d); give a manifest written by this module'
+                                 % (p['expect_file'], e.start))
+            try:
+                expected = mf.parse_manifest(expected_text)
+            except mf.ManifestError as e:
+                module.fail_json(msg='expect_file: %s: %s' % (p['expect_file'], e))
     except mf.ManifestError as e:
         module.fail_json(msg=str(e))
 
@@ -231,16 +248,14 @@ def main():
     text = mf.manifest_text(entries)
     if p['dest']:
         try:
-            with open(p['dest']) as f:
+            with open(p['dest'], 'rb') as f:
                 current = f.read()
         except (IOError, OSError):
             current = None
-        if current != text:
+        if current != text.encode('utf-8'):
             result['changed'] = True
             if not module.check_mode:
-                mode = p['mode']
-                mode = int(mode, 8) if isinstance(mode, str) else int(mode)
-                atomic_write(module, p['dest'], text, mode)
+                atomic_write(module, p['dest'], text, dest_mode)
     if p['return_entries']:
         result['manifest'] = sorted(entries, key=lambda e: e['path'])
     if result['differences']:

@@ -130,6 +130,9 @@ options:
     description:
       - Variables to set back with I(health=rollback), as the C(previous) result of an earlier run
         returns them. A null value unsets the variable.
+      - Only the variables this module sets can be restored, and each value must be null, empty or
+        a string that names an entry of I(grub_cfg); anything else (a number, an entry that is gone)
+        is refused and nothing is written.
     type: dict
   force:
     description:
@@ -705,7 +708,7 @@ class GrubBootTarget(object):
             return plan['changes'], '%s committed as the default' % plan['committed'], False
         if health == 'rollback':
             if p['restore'] is not None:
-                return restore_changes(p['restore']), 'variables restored', False
+                return restore_changes(p['restore'], menu), 'variables restored', False
             plan = rollback_trial(menu, variables)
             if not plan['changes']:
                 return [], 'no trial is armed; nothing to roll back', False
@@ -748,7 +751,7 @@ class GrubBootTarget(object):
     def run(self):
         p = self.p
         self.check_params()
-        needs_menu = bool(p['target']) or p['health'] in ('arm', 'commit')
+        needs_menu = bool(p['target']) or p['health'] in ('arm', 'commit') or bool(p['restore'])
         original = self.read_env()
         block = original.copy() if original is not None else EnvBlock.new(ENVBLK_SIZE)
         before = block.variables()

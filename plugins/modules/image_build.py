@@ -126,7 +126,9 @@ options:
         description: File on the target whose content is copied.
         type: path
       mode:
-        description: Octal permissions of the file.
+        description:
+          - Octal permissions of the file, up to four octal digits (V(0644), V(0755), V(2755)).
+          - Anything else (V(-1), V(0999), V(rw-r--r--)) is refused before anything is built.
         type: str
         default: '0644'
   keyring:
@@ -310,12 +312,12 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
-    DockerCLI,
+    cli_for,
     DockerError,
     docker_argument_spec,
     label_change,
 )
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     LABEL_PREFIX,
     MediaError,
@@ -386,7 +388,7 @@ class MediaBuilder(object):
         self.module = module
         p = module.params
         self.p = p
-        self.docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
+        self.docker = cli_for(module)
         self.result = {'changed': False, 'built': False, 'plan': 'none'}
         self.progress = None
 
@@ -427,9 +429,9 @@ class MediaBuilder(object):
                 data = entry['content'].encode('utf-8')
             mode = entry.get('mode') or '0644'
             try:
-                int(mode, 8)
-            except ValueError:
-                raise MediaError('%s.mode: %r is not an octal mode such as 0644' % (where, mode))
+                parse_mode(mode, '%s.mode' % where)
+            except ValueError as e:
+                raise MediaError(str(e))
             files.append({'dest': dest, 'mode': mode, 'data': data, 'content_sha256': sha256_text(data)})
         return files
 

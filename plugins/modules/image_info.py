@@ -150,7 +150,7 @@ images:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import list_images
 
 
@@ -166,7 +166,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    docker = DockerCLI(module.run_command, binary=module.params['docker_cli'], host=module.params['docker_host'])
+    docker = cli_for(module)
     try:
         docker.ping()
         images = list_images(docker, module.params)

@@ -118,7 +118,7 @@ guarded:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
     describe,
     list_images,
@@ -145,7 +145,7 @@ def main():
     if not (p['images'] or p['name'] or p['store'] or p['kind'] or p['labels']):
         module.fail_json(msg='give images, name, store, kind or labels to select what to remove; '
                              'a task without a selector would remove every image')
-    docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
+    docker = cli_for(module)
     try:
         docker.ping()
         managed = list_images(docker, {})

@@ -217,7 +217,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, docker_argument_spec, label_change
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec, label_change
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX, MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
@@ -249,7 +249,7 @@ class Snapshots(object):
     def __init__(self, module):
         self.module = module
         self.p = module.params
-        self.docker = DockerCLI(module.run_command, binary=self.p['docker_cli'], host=self.p['docker_host'])
+        self.docker = cli_for(module)
         self.result = {'changed': False}
 
     def fail(self, msg):
@@ -353,7 +353,7 @@ class Snapshots(object):
         args = ['container', 'commit', '--pause=%s' % ('true' if p['pause'] else 'false')]
         for change in changes + label_change(labels):
             args += ['--change', change]
-        rc, out, err = self.docker.run(args + [container['Id'], reference])
+        rc, out, err = self.docker.run(args + [container['Id'], reference], long_call=True)
         image_id = out.strip()
         try:
             self.docker.tag(image_id, '%s:latest' % p['repository'])
@@ -401,7 +401,7 @@ class Snapshots(object):
         fd, tmp = tempfile.mkstemp(dir=folder, prefix='.export-')
         os.close(fd)
         try:
-            self.docker.run(['image', 'save', '--output', tmp, p['image']])
+            self.docker.run(['image', 'save', '--output', tmp, p['image']], long_call=True)
             digest = file_sha256(tmp)
             os.chmod(tmp, 0o640)
             self.module.atomic_move(tmp, path)
@@ -449,7 +449,7 @@ class Snapshots(object):
         if self.module.check_mode:
             self.result['msg'] = 'would import %s' % path
             return
-        rc, out, err = self.docker.run(['image', 'load', '--input', path])
+        rc, out, err = self.docker.run(['image', 'load', '--input', path], long_call=True)
         loaded = [line.split(':', 1)[1].strip() for line in out.splitlines() if line.startswith('Loaded image')]
         image = self.docker.inspect_image(meta.get('image_id') or loaded[0]) if (meta.get('image_id') or loaded) else None
         if image:

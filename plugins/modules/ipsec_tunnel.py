@@ -201,8 +201,16 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for the CHILD_SA, and for C(swanctl --terminate).
+      - Every C(swanctl) command is stopped, and the task fails saying so, when it has not finished
+        60 seconds after its own wait (a daemon that does not answer).
     type: int
     default: 30
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that holds the lock on I(swanctl_dir) before failing with a
+        message that says so, from 0 (fail at once) to 86400.
+    type: int
+    default: 300
   swanctl_dir:
     description:
       - strongSwan's swanctl folder. Its C(swanctl.conf) must include C(conf.d/*.conf) (the packaged one
@@ -442,6 +450,7 @@ import errno
 import fcntl
 import glob
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -450,6 +459,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
+    COMMAND_TIMEOUT,
     REDACTED,
     VICI_EVENT,
     VICI_EVENT_CONFIRM,
@@ -457,6 +467,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     VICI_EVENT_UNKNOWN,
     SwanctlError,
     child_installed,
+    command_timeout_message,
     conf_path,
     filter_log_events,
     filter_log_lines,
@@ -471,6 +482,8 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     secret_of,
     secrets_path,
     settings_syntax_errors,
+    timed_command,
+    timed_out,
     tunnel_status,
     validate_name,
     validate_spec,
@@ -502,11 +515,13 @@ def clean_output(text):
 class Swanctl(object):
     """Runs swanctl against one daemon and one swanctl folder."""
 
-    def __init__(self, module, binary, uri, swanctl_dir):
+    def __init__(self, module, binary, uri, swanctl_dir, on_timeout=None):
         self.module = module
         self.binary = binary
         self.uri = uri
         self.swanctl_dir = swanctl_dir
+        self.on_timeout = on_timeout
+        self.timeout_bin = shutil.which('timeout')
 
     def command(self, *args):
         cmd = [self.binary] + list(args)
@@ -514,9 +529,17 @@ class Swanctl(object):
             cmd += ['--uri', self.uri]
         return cmd
 
-    def run(self, *args):
-        cmd = self.command(*args)
+    def run(self, *args, **kwargs):
+        """Run swanctl, stopped after ``seconds`` (COMMAND_TIMEOUT by default); a command that times
+        out fails the task (through ``on_timeout``) or raises DaemonError."""
+        seconds = kwargs.get('seconds') or COMMAND_TIMEOUT
+        cmd = timed_command(self.command(*args), seconds, self.timeout_bin)
         rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
+        if timed_out(rc, self.timeout_bin):
+            msg = command_timeout_message(args[:1], seconds)
+            if self.on_timeout is not None:
+                self.on_timeout(msg)
+            raise DaemonError(msg)
         return rc, out or '', err or ''
 
     def query(self, *args):
@@ -648,7 +671,7 @@ class Tunnel(object):
         self.conf_path = conf_path(self.dir, self.name)
         self.secrets_path = secrets_path(self.dir, self.name)
         binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-        self.swanctl = Swanctl(module, binary, p['vici_uri'], self.dir)
+        self.swanctl = Swanctl(module, binary, p['vici_uri'], self.dir, on_timeout=self.fail)
         self.actions = []
         self.result = {
             'changed': False,
@@ -693,13 +716,28 @@ class Tunnel(object):
         self.result['changed'] = True
 
     def lock(self):
+        """Take the lock on the swanctl folder, waiting at most lock_timeout seconds for another run."""
         target = self.confd if os.path.isdir(self.confd) else self.dir
         if not os.path.isdir(target):
             return
+        deadline = time.time() + self.p['lock_timeout']
         try:
             self.lock_fd = os.open(target, os.O_RDONLY)
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-        except OSError as e:
+            while True:
+                try:
+                    fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except (IOError, OSError) as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES) or time.time() >= deadline:
+                        raise
+                time.sleep(0.2)
+        except (IOError, OSError) as e:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                self.fail('another run changing tunnels holds the lock on %s and did not release it within '
+                          '%d s (lock_timeout); wait for it to finish, or raise lock_timeout'
+                          % (target, self.p['lock_timeout']))
             self.fail('cannot lock %s: %s' % (target, to_native(e)))
 
     def unlock(self):
@@ -984,7 +1022,7 @@ class Tunnel(object):
             return
         timeout = self.p['wait_timeout'] if self.p['wait'] else 2
         rc, out, err = self.swanctl.run('--initiate', '--child', self.name, '--timeout', str(timeout),
-                                        '--loglevel', '1')
+                                        '--loglevel', '1', seconds=timeout + COMMAND_TIMEOUT)
         if rc == 0:
             return
         text = clean_output(out + '\n' + err)
@@ -1010,7 +1048,8 @@ class Tunnel(object):
         if self.module.check_mode:
             return
         target = ['--ike', self.name] if ike_id is None else ['--ike-id', str(ike_id)]
-        rc, out, err = self.swanctl.run('--terminate', *(target + ['--timeout', str(self.p['wait_timeout'])]))
+        rc, out, err = self.swanctl.run('--terminate', *(target + ['--timeout', str(self.p['wait_timeout'])]),
+                                        seconds=self.p['wait_timeout'] + COMMAND_TIMEOUT)
         text = clean_output(out + '\n' + err)
         if rc != 0 and 'no matching SAs' not in text:
             self.fail('swanctl --terminate %s failed (rc=%d): %s' % (' '.join(target), rc, text))
@@ -1133,6 +1172,7 @@ def main():
             restart_on_change=dict(type='bool', default=True),
             wait=dict(type='bool', default=False),
             wait_timeout=dict(type='int', default=30),
+            lock_timeout=dict(type='int', default=300),
             swanctl_dir=dict(type='path', default='/etc/swanctl'),
             swanctl_path=dict(type='path'),
             vici_uri=dict(type='str'),
@@ -1142,6 +1182,8 @@ def main():
     )
     if not 1 <= module.params['wait_timeout'] <= 3600:
         module.fail_json(msg='wait_timeout: %d is out of range; use 1 to 3600 seconds' % module.params['wait_timeout'])
+    if not 0 <= module.params['lock_timeout'] <= 86400:
+        module.fail_json(msg='lock_timeout: %d is out of range; use 0 to 86400 seconds' % module.params['lock_timeout'])
     tunnel = Tunnel(module)
     if module.params['state'] == 'absent':
         tunnel.absent()

@@ -258,13 +258,18 @@ connections:
   sample: [store-0042, store-0077]
 '''
 
+import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
+    COMMAND_TIMEOUT,
+    command_timeout_message,
     parse_list_conns,
     parse_list_sas,
+    timed_command,
+    timed_out,
     tunnel_status,
 )
 
@@ -286,10 +291,13 @@ def main():
     p = module.params
     binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
     uri = ['--uri', p['vici_uri']] if p['vici_uri'] else []
+    timeout_bin = shutil.which('timeout')
 
     def query(*args):
-        cmd = [binary] + list(args) + uri
+        cmd = timed_command([binary] + list(args) + uri, COMMAND_TIMEOUT, timeout_bin)
         rc, out, err = module.run_command(cmd, environ_update={'LC_ALL': 'C'})
+        if timed_out(rc, timeout_bin):
+            module.fail_json(msg=command_timeout_message(args[:1], COMMAND_TIMEOUT))
         if rc != 0:
             module.fail_json(msg='swanctl %s failed (rc=%d): %s. Is the strongSwan daemon running, and is '
                                  'vici_uri right?' % (' '.join(args), rc, clean(err) or clean(out)))

@@ -103,7 +103,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
-    DockerCLI, DockerError, docker_argument_spec)
+    DockerError, cli_for, docker_argument_spec)
 from ansible_collections.poscloud.fleet.plugins.module_utils.store_status import (
     instance_row, last_backup, last_cutover, tunnels_row)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_list_conns, parse_list_sas
@@ -133,7 +133,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'])
+    docker = cli_for(module)
     try:
         found = docker.inspect_containers([p['container']])
         container = found[0] if found else None

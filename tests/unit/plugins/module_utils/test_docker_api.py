@@ -88,3 +88,37 @@ def test_reads_like_the_cli(engine):
 def test_an_engine_that_does_not_answer_is_named(tmp_path):
     with pytest.raises(DockerError, match='does not answer on .*missing.sock'):
         DockerAPI(str(tmp_path / 'missing.sock')).inspect_image('x')
+
+
+@pytest.fixture
+def silent_engine(tmp_path):
+    """A unix socket that accepts connections and never answers (a hung engine)."""
+    path = str(tmp_path / 'hung.sock')
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(5)
+    yield path
+    server.close()
+
+
+def test_an_engine_that_hangs_fails_after_the_timeout_with_a_clear_message(silent_engine):
+    api = DockerAPI(silent_engine, timeout=1)
+    with pytest.raises(DockerError, match=r'did not finish within 1 s.*docker_timeout'):
+        api.inspect_image('x')
+
+
+@pytest.mark.parametrize('value', [0, -1, 86401, True, '30'])
+def test_the_timeout_must_be_a_number_of_seconds(value):
+    with pytest.raises(DockerError, match='docker_timeout: '):
+        DockerAPI('/nonexistent.sock', timeout=value)
+
+
+def test_reader_uses_the_module_timeout(tmp_path):
+    from ansible_collections.poscloud.fleet.plugins.module_utils.docker_api import reader
+
+    class Module(object):
+        params = {'docker_host': 'unix://' + str(tmp_path / 'd.sock'), 'docker_cli': 'docker', 'docker_timeout': 17}
+
+        def fail_json(self, **kw):
+            raise AssertionError(kw)
+    assert reader(Module(), None).timeout == 17

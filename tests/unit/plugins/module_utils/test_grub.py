@@ -210,24 +210,52 @@ def test_render_envblock_and_diff_text():
 
 
 def test_plan_changes_reports_previous_and_restore_undoes():
-    before = grub.parse_envblock(block_with(b'saved_entry=old\nkeep=1\n'))
-    changes, previous = grub.plan_changes(before, [('saved_entry', 'new'), ('next_entry', 'x'), ('keep', '1'),
+    old = ('saved_entry=%s>%s\nkeep=1\n' % (ADV, K25)).encode()
+    before = grub.parse_envblock(block_with(old))
+    changes, previous = grub.plan_changes(before, [('saved_entry', K26), ('next_entry', '1>2'), ('keep', '1'),
                                                    ('gone', None)])
-    assert changes == [('saved_entry', 'new'), ('next_entry', 'x')]
-    assert dict(previous) == {'saved_entry': 'old', 'next_entry': None}
-    block = grub.EnvBlock.parse(block_with(b'saved_entry=old\nkeep=1\n')).apply(changes)
-    block.apply(grub.restore_changes(dict(previous)))
+    assert changes == [('saved_entry', K26), ('next_entry', '1>2')]
+    assert dict(previous) == {'saved_entry': ADV + '>' + K25, 'next_entry': None}
+    block = grub.EnvBlock.parse(block_with(old)).apply(changes)
+    block.apply(grub.restore_changes(dict(previous), menu()))
     assert dict(block.variables()) == dict(before)
 
 
 def test_restore_changes_validates():
-    assert grub.restore_changes({'b': None, 'a': 1, 'c': True}) == [('a', '1'), ('b', None), ('c', '1')]
+    m = menu()
+    assert grub.restore_changes({'saved_entry': ADV + '>' + K25, 'next_entry': None, grub.TRIAL_ENTRY: ''}, m) == [
+        ('next_entry', None), (grub.TRIAL_ENTRY, ''), ('saved_entry', ADV + '>' + K25)]
     with pytest.raises(grub.GrubEnvError):
-        grub.restore_changes(['a'])
+        grub.restore_changes(['a'], m)
+    with pytest.raises(grub.GrubEnvError, match='restore.saved_entry'):
+        grub.restore_changes({'saved_entry': ['x']}, m)
     with pytest.raises(grub.GrubEnvError):
-        grub.restore_changes({'a': ['x']})
+        grub.restore_changes({'bad name': 'x'}, m)
+
+
+@pytest.mark.parametrize('value', [1, 0, True, 2.5, {'a': 'b'}])
+def test_restore_refuses_values_that_are_not_strings(value):
+    with pytest.raises(grub.GrubEnvError, match=r'restore\.saved_entry: .* must be a menu entry \(a string\)'):
+        grub.restore_changes({'saved_entry': value}, menu())
+
+
+@pytest.mark.parametrize('value', ['no such entry', '9', '1>9', ADV + '>nothing', ADV + '>' + K25 + '\n'])
+def test_restore_refuses_values_that_match_no_entry(value):
+    with pytest.raises(grub.GrubTargetError, match='restore.next_entry: .* matches no entry') as e:
+        grub.restore_changes({'next_entry': value}, menu())
+    assert e.value.available
+
+
+def test_restore_refuses_variables_it_never_sets_and_needs_the_menu():
+    with pytest.raises(grub.GrubEnvError, match='keep is not a variable this module sets'):
+        grub.restore_changes({'keep': '1'}, menu())
+    with pytest.raises(grub.GrubEnvError, match='without grub.cfg'):
+        grub.restore_changes({'saved_entry': K25})
+
+
+def test_variable_names_anchor_at_the_true_end():
     with pytest.raises(grub.GrubEnvError):
-        grub.restore_changes({'bad name': 'x'})
+        grub.validate_name('next_entry\n')
 
 
 # -- grub.cfg menu --------------------------------------------------------------------------------

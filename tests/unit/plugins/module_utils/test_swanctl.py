@@ -77,6 +77,20 @@ def test_strong_tokens_that_look_like_weak_ones_pass():
     assert spec['ike_proposals'][0] == 'aes256-sha256-ecp384'
 
 
+def test_aes_gmac_is_an_esp_integrity_algorithm():
+    assert S.classify_token('aes128gmac') == 'integ'
+    assert S.classify_token('null_aes128gmac') == 'aead'
+    spec, warnings = S.validate_spec(base(esp_proposals=['aes256-aes256gmac-ecp384']))
+    assert warnings == []
+    assert spec['esp_proposals'] == ['aes256-aes256gmac-ecp384']
+
+
+def test_null_gmac_is_allowed_only_as_weak_crypto():
+    spec, warnings = S.validate_spec(base(esp_proposals=['null_aes128gmac-ecp384'], allow_weak_crypto=True))
+    assert spec['esp_proposals'] == ['null_aes128gmac-ecp384']
+    assert any("'null_aes128gmac'" in w and 'does not encrypt' in w for w in warnings)
+
+
 def test_weak_crypto_is_allowed_with_warnings():
     spec, warnings = S.validate_spec(base(ike_version=1, ike_proposals=['3des-sha1-modp1024'],
                                           esp_proposals=['aes128-md5'], allow_weak_crypto=True))
@@ -164,6 +178,13 @@ BAD = [
     ('esp-no-pfs', dict(esp_proposals=['aes256gcm16']), None, 'esp_proposals:', 'forward'),
     ('esp-prf', dict(esp_proposals=['aes256gcm16-prfsha256-ecp384']), None, 'esp_proposals:', 'only applies to IKE'),
     ('esp-null', dict(esp_proposals=['null-sha256-ecp384']), None, 'esp_proposals:', 'does not encrypt'),
+    ('esp-null-gmac', dict(esp_proposals=['null_aes128gmac-ecp384']), None, 'esp_proposals:', 'does not encrypt'),
+    ('esp-null-gmac-256', dict(esp_proposals=['null_aes256gmac-modp3072']), None, 'esp_proposals:', 'weak'),
+    ('esp-gmac-alone', dict(esp_proposals=['aes128gmac-ecp384']), None, 'esp_proposals:', 'no encryption'),
+    ('ike-gmac-integrity', dict(ike_proposals=['aes256-aes256gmac-prfsha256-ecp384']), None, 'ike_proposals:',
+     'only applies to ESP'),
+    ('name-trailing-newline', dict(name='store-0042\n'), None, 'name:', ''),
+    ('esp-proposal-trailing-newline', dict(esp_proposals=['aes256gcm16-ecp384\n-']), None, 'esp_proposals:', ''),
     ('dpd-delay-short', dict(dpd_delay=2), None, 'dpd_delay:', '5..3600'),
     ('dpd-delay-long', dict(dpd_delay=7200), None, 'dpd_delay:', '5..3600'),
     ('dpd-delay-negative', dict(dpd_delay=-1), None, 'dpd_delay:', '0'),

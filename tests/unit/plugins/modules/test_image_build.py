@@ -1,5 +1,6 @@
 """Module-level tests of image_build with the docker client and the build replaced by fakes."""
 import json
+import os
 
 import pytest
 
@@ -32,8 +33,16 @@ class Engine(object):
     def __init__(self, images=None):
         self.images = images or []
         self.calls = []
+        self.timeouts = []
 
     def __call__(self, cmd, **kwargs):
+        if os.path.basename(cmd[0]) == 'timeout':
+            # docker commands run under coreutils' timeout: timeout --kill-after=N SECONDS docker ...
+            assert cmd[1].startswith('--kill-after=') and cmd[3] == 'docker', cmd
+            self.timeouts.append(int(cmd[2]))
+            cmd = cmd[3:]
+        elif cmd[0] == 'docker':
+            raise AssertionError('docker command without a timeout: %r' % (cmd,))
         self.calls.append(cmd)
         if cmd[0] == 'dpkg':
             return 0, 'amd64\n', ''
@@ -157,3 +166,38 @@ def test_a_snapshot_that_inherited_the_hash_is_not_the_build(monkeypatch):
     assert out.result['image']['id'] == 'sha256:media'
     assert out.result['plan'] == 'none'
     assert not [c for c in engine.calls if c[1:3] == ['image', 'tag']]
+
+
+def test_every_docker_command_runs_under_the_docker_timeout(monkeypatch, tmp_path):
+    engine = Engine()
+    run(monkeypatch, engine, check_mode=True, work_dir=str(tmp_path), docker_timeout=42)
+    assert engine.timeouts and set(engine.timeouts) == {42}
+
+
+def test_a_docker_command_that_times_out_fails_with_a_clear_message(monkeypatch, tmp_path):
+    def hung(cmd, **kwargs):
+        return (124, '', '') if os.path.basename(cmd[0]) == 'timeout' else (0, 'amd64\n', '')
+    out = run(monkeypatch, hung, check_mode=True, work_dir=str(tmp_path), docker_timeout=7)
+    assert out.kind == 'fail'
+    assert 'did not finish within 7 s' in out.result['msg'] and 'docker_timeout' in out.result['msg']
+
+
+@pytest.mark.parametrize('value', [0, -5, 86401])
+def test_docker_timeout_out_of_range_is_refused(monkeypatch, tmp_path, value):
+    out = run(monkeypatch, Engine(), check_mode=True, work_dir=str(tmp_path), docker_timeout=value)
+    assert out.kind == 'fail' and out.result['msg'].startswith('docker_timeout:')
+
+
+@pytest.mark.parametrize('mode', ['-1', '0999', 'rw-r--r--', '77777', '0o644', ' 644', '0644\n', '1e3'])
+def test_file_mode_outside_octal_permissions_is_refused(monkeypatch, tmp_path, mode):
+    out = run(monkeypatch, Engine(), check_mode=True, work_dir=str(tmp_path),
+              files=[{'dest': '/etc/a', 'content': 'x'}, {'dest': '/etc/b', 'content': 'x', 'mode': mode}])
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('files[1].mode: ')
+
+
+@pytest.mark.parametrize('mode', ['0644', '755', '2755', '0'])
+def test_octal_file_modes_are_accepted(monkeypatch, tmp_path, mode):
+    out = run(monkeypatch, Engine(), check_mode=True, work_dir=str(tmp_path),
+              files=[{'dest': '/etc/b', 'content': 'x', 'mode': mode}])
+    assert out.kind == 'exit', out.result

@@ -4,6 +4,7 @@ swanctl is replaced by ``Daemon``, which answers like strongSwan 5.9.8 does: it 
 files the module writes, lists connections and SAs in swanctl's --pretty format, initiates and
 terminates. Files live in tmp_path.
 """
+import fcntl
 import glob
 import json
 import os
@@ -79,6 +80,7 @@ class Daemon(object):
         self.secrets = set()
         self.sas = []
         self.calls = []
+        self.timeouts = []
         self.next_id = 1
         self.reachable = True
         self.initiate_answer = None
@@ -159,6 +161,8 @@ class Daemon(object):
 
     # -- swanctl
     def __call__(self, cmd, **kwargs):
+        seconds, cmd = untimed(cmd)
+        self.timeouts.append(seconds)
         self.calls.append(cmd)
         assert cmd[0] == '/usr/sbin/swanctl'
         args = list(cmd[1:])
@@ -209,6 +213,12 @@ class Daemon(object):
             self.sas = [sa for sa in self.sas if sa not in gone]
             return 0, 'terminate completed successfully\n', ''
         raise AssertionError('unexpected swanctl call %r' % (cmd,))
+
+
+def untimed(cmd):
+    """(seconds, command) of a command run under coreutils' timeout; every swanctl call has one."""
+    assert os.path.basename(cmd[0]) == 'timeout' and cmd[1].startswith('--kill-after='), cmd
+    return int(cmd[2]), cmd[3:]
 
 
 @pytest.fixture
@@ -416,7 +426,7 @@ def test_initiation_under_way_is_waited_for_not_duplicated(daemon, monkeypatch):
     polls = []
 
     def list_sas_then_up(self, cmd, **kw):
-        if cmd[1] == '--list-sas':
+        if untimed(cmd)[1][1] == '--list-sas':
             polls.append(1)
             if len(polls) == 3:
                 sa.update(state='ESTABLISHED', child_state='INSTALLED', tasks=[])
@@ -649,6 +659,7 @@ def real_daemon_output(daemon, monkeypatch):
     answers = {'--list-conns': fixture('list-conns-two.pretty'), '--list-sas': fixture('list-sas-two.pretty')}
 
     def answer(self, cmd, **kw):
+        cmd = untimed(cmd)[1]
         daemon.calls.append(cmd)
         return 0, answers[cmd[1]], ''
     monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', answer)
@@ -729,3 +740,50 @@ def test_vici_log_tap_without_socket_records_nothing():
     tap = ipsec_tunnel.ViciLogTap('unix:///nonexistent/charon.vici').start()
     assert tap.stop() == []
     assert ipsec_tunnel.ViciLogTap('tcp://127.0.0.1:4502').start().stop() == []
+
+
+# -- timeouts -------------------------------------------------------------------------------------
+
+def test_every_swanctl_call_has_a_timeout(daemon):
+    out = run(daemon, state='started', wait=True, wait_timeout=40)
+    assert out.kind == 'exit', out.result
+    assert daemon.timeouts and all(t >= 60 for t in daemon.timeouts)
+    initiate = daemon.ops().index('--initiate')
+    assert daemon.timeouts[initiate] == 40 + 60
+
+
+def test_a_swanctl_call_that_hangs_fails_with_a_clear_message(daemon, monkeypatch):
+    def hung(self, cmd, **kw):
+        seconds, cmd = untimed(cmd)
+        if cmd[1] == '--load-conns':
+            return 124, '', ''
+        return daemon(['timeout', '--kill-after=5', str(seconds)] + cmd, **kw)
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', hung)
+    out = run(daemon)
+    assert out.kind == 'fail'
+    assert 'swanctl --load-conns did not finish within 60 s' in out.result['msg']
+    assert PSK not in json.dumps(out.result)
+
+
+def test_info_fails_with_a_clear_message_when_swanctl_hangs(daemon, monkeypatch):
+    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', lambda self, cmd, **kw: (137, '', ''))
+    out = run(daemon, module=ipsec_tunnel_info)
+    assert out.kind == 'fail' and 'swanctl --list-conns did not finish within 60 s' in out.result['msg']
+
+
+@pytest.mark.parametrize('lock_timeout', [0, 5])
+def test_a_lock_held_by_another_run_fails_after_lock_timeout(daemon, lock_timeout):
+    fd = os.open(os.path.join(daemon.dir, 'conf.d'), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        out = run(daemon, lock_timeout=lock_timeout)
+    finally:
+        os.close(fd)
+    assert out.kind == 'fail'
+    assert 'holds the lock' in out.result['msg'] and '%d s (lock_timeout)' % lock_timeout in out.result['msg']
+    assert not os.path.exists(conf_file(daemon))
+
+
+def test_lock_timeout_is_checked(daemon):
+    out = run(daemon, lock_timeout=-1)
+    assert out.kind == 'fail' and out.result['msg'].startswith('lock_timeout:')
