@@ -117,6 +117,12 @@ def test_a_backup_during_a_standby_leaves_the_application_held(lab, running, tmp
         assert meta['consistency'] == 'held' and meta['offline_seconds'] == 0
         assert meta['held_services'] == ['posd']
         assert 'stays held' in messages(out, 'Report the set')
+        # A restore into the standby leaves it held too, and is done when the data matches the set.
+        rc, out = lab.playbook('playbooks/restore_data.yml', '-l', STORE, '-e', 'pos_data_restore_set=%s' % new[0])
+        assert rc == 0, failures(out)
+        assert held() and health() is None
+        assert not os.path.exists(RESTORE_RECORD)
+        assert 'found held and stays held' in messages(out, 'Report the restore')
     finally:
         rc, out = lab.playbook(hold_playbook(tmp_path, 'released'), '-l', STORE)
         assert rc == 0, failures(out)
@@ -240,7 +246,12 @@ def test_an_interrupted_restore_keeps_the_replaced_data_and_a_rerun_completes(la
     # The swap was cut short: the live database is gone (as if half the set was in).
     sh('docker', 'exec', INSTANCE, 'rm', '-f', '/usr2/pos/db/pos.db')
 
+    # The dead run's lock stops a plain re-run, which changes nothing; taking the lock over continues.
     rc, out = lab.playbook('playbooks/restore_data.yml', '-l', STORE, '-e', 'pos_data_restore_set=%s' % restored_set)
+    assert rc != 0 and 'poscloud_lock_takeover=true' in failures(out), failures(out)
+    assert read_record() == record and held()
+    rc, out = lab.playbook('playbooks/restore_data.yml', '-l', STORE, '-e', 'pos_data_restore_set=%s' % restored_set,
+                           '-e', 'poscloud_lock_takeover=true')
     assert rc == 0, failures(out)
     assert 'was interrupted' in messages(out, 'Say what the restore continues')
     after = health()
