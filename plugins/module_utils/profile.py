@@ -112,6 +112,58 @@ def _users(profile, groups):
     return users
 
 
+BACKUP_ONLINE = ('none', 'sqlite')
+
+
+def _inside(path, data_paths):
+    return any(path == d or path.startswith(d + '/') for d in data_paths)
+
+
+def validate_backup(backup, data_paths):
+    """The profile's backup section, normalised: include, exclude, online (none or sqlite) and sqlite
+    (the SQLite databases copied with SQLite's backup API while the application runs)."""
+    if backup is None:
+        backup = {}
+    if not isinstance(backup, dict):
+        _fail('backup', 'must be a mapping (include, exclude, online, sqlite)')
+    unknown = sorted(str(k) for k in backup if k not in ('include', 'exclude', 'online', 'sqlite'))
+    if unknown:
+        _fail('backup', 'unknown key(s) %s; the keys are include, exclude, online and sqlite' % ', '.join(unknown))
+    for key in ('include', 'exclude', 'sqlite'):
+        if backup.get(key) is not None and not isinstance(backup[key], list):
+            _fail('backup.' + key, 'must be a list')
+    include = [_abs_path(p, 'backup.include[%d]' % i) for i, p in enumerate(backup.get('include') or data_paths)]
+    for i, p in enumerate(include):
+        if not _inside(p, data_paths):
+            _fail('backup.include[%d]' % i, '%s is not inside any of the data_paths' % p)
+    exclude = []
+    for i, x in enumerate(backup.get('exclude') or []):
+        if not isinstance(x, str) or not x.strip():
+            _fail('backup.exclude[%d]' % i, 'must be a glob pattern (a non-empty string), such as "*.tmp"')
+        exclude.append(x)
+    online = backup.get('online')
+    online = 'none' if online in (None, False) else online
+    if online not in BACKUP_ONLINE:
+        _fail('backup.online', '%r is not supported: give sqlite (the SQLite files in backup.sqlite are copied with '
+                               'SQLite\'s backup API while the application runs) or none (the application is '
+                               'stopped for the copy)' % (online,))
+    sqlite = []
+    for i, p in enumerate(backup.get('sqlite') or []):
+        field = 'backup.sqlite[%d]' % i
+        path = _abs_path(p, field)
+        if not _inside(path, data_paths) or path in data_paths:
+            _fail(field, '%s must be a database file inside one of the data_paths' % path)
+        if path in sqlite:
+            _fail(field, '%s is listed twice' % path)
+        sqlite.append(path)
+    if online == 'sqlite' and not sqlite:
+        _fail('backup.sqlite', 'online: sqlite needs the SQLite database files to copy, such as [/usr2/pos/db/pos.db]')
+    if online == 'none' and sqlite:
+        _fail('backup.online', 'backup.sqlite lists databases but online is not sqlite; set online: sqlite '
+                               '(or remove backup.sqlite)')
+    return {'include': include, 'exclude': exclude, 'online': online, 'sqlite': sqlite}
+
+
 def validate_profile(profile):
     """Check a profile and return it normalised. Raises ProfileError naming the bad field."""
     if not isinstance(profile, dict):
@@ -201,12 +253,7 @@ def validate_profile(profile):
     health = {'url': health['url'], 'timeout': int(health.get('timeout', 60)),
               'expect': dict(health.get('expect') or {})}
 
-    backup = profile.get('backup') or {}
-    include = [_abs_path(p, 'backup.include[%d]' % i) for i, p in enumerate(backup.get('include') or data_paths)]
-    for i, p in enumerate(include):
-        if not any(p == d or p.startswith(d + '/') for d in data_paths):
-            _fail('backup.include[%d]' % i, '%s is not inside any of the data_paths' % p)
-    exclude = [str(x) for x in backup.get('exclude') or []]
+    backup = validate_backup(profile.get('backup'), data_paths)
 
     printer = profile.get('printer') or {}
     printer = {'port': int(printer.get('port', 9100)), 'name': str(printer.get('name', 'receipt'))}
@@ -244,7 +291,7 @@ def validate_profile(profile):
     return {
         'name': name, 'version': version, 'media': _media(profile), 'packages': packages,
         'groups': groups, 'users': users, 'install': install, 'services': services, 'ports': ports,
-        'data_paths': data_paths, 'health': health, 'backup': {'include': include, 'exclude': exclude},
+        'data_paths': data_paths, 'health': health, 'backup': backup,
         'printer': printer, 'config_files': config_files, 'app_services': app_services,
         'data_summary': summary,
     }
