@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import posixpath
 import re
 
@@ -16,9 +17,11 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     sha256_text,
 )
 
-NAME_RE = re.compile(r'^[a-z][a-z0-9_-]{0,31}$')
-USER_RE = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
-SHA256_RE = re.compile(r'^[0-9a-f]{64}$')
+# Name patterns end in \Z, not $: '$' also matches before a final newline ('demo\n').
+NAME_RE = re.compile(r'^[a-z][a-z0-9_-]{0,31}\Z')
+USER_RE = re.compile(r'^[a-z_][a-z0-9_-]{0,31}\Z')
+SHA256_RE = re.compile(r'^[0-9a-f]{64}\Z')
+VERSION_RE = re.compile(r'^[0-9A-Za-z][0-9A-Za-z.+~_-]{0,127}\Z')
 # Paths a data path may never be (or contain): migrating or deleting them would break the system.
 SYSTEM_PATHS = ('/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/opt', '/proc', '/root', '/run',
                 '/sbin', '/sys', '/tmp', '/usr', '/var', '/home', '/srv', '/mnt', '/media')
@@ -36,7 +39,7 @@ def validate_store_id(store_id, pattern=DEFAULT_STORE_ID_PATTERN):
     except re.error as e:
         raise ProfileError('store_id_pattern: %r is not a valid regular expression (%s)' % (pattern, e))
     if not ok:
-        raise ProfileError('store_id: %r does not match the store id pattern %s; store ids are shop codes '
+        raise ProfileError('store_id: %r does not match the store id pattern %s (store_id_pattern); store ids are shop codes '
                            '(by default 8 digits, for example 12345678)' % (text, pattern))
     return text
 
@@ -58,6 +61,49 @@ def _abs_path(value, field):
     return posixpath.normpath(value)
 
 
+MAX_SECONDS = 86400 * 365
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _seconds(value, field, minimum=0):
+    """A number of seconds (int or float, not a boolean) of at least ``minimum``, returned as an int."""
+    if not _is_number(value) or math.isnan(value) or value < minimum:
+        _fail(field, 'must be a number of seconds >= %d, got %r' % (minimum, value))
+    if value > MAX_SECONDS:
+        _fail(field, 'must be at most %d seconds (a year), got %r' % (MAX_SECONDS, value))
+    return int(value)
+
+
+def _port(value, field):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        _fail(field, 'must be a port number from 1 to 65535, got %r' % (value,))
+    return value
+
+
+def _scalar_map(value, field):
+    """A mapping of names to scalar values (text, numbers, booleans), such as an environment."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        _fail(field, 'must be a mapping of names to values, such as {LANG: C.UTF-8}, got %r' % (value,))
+    for k, v in value.items():
+        if not isinstance(k, str) or not k:
+            _fail(field, 'key %r must be a non-empty string' % (k,))
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            _fail('%s.%s' % (field, k), 'must be a single value (text, number or boolean), got %r' % (v,))
+    return value
+
+
+def data_volume_suffix(path):
+    """The part of a data volume's name that comes from its data path: every run of characters other
+    than letters and digits becomes '_', without a leading or trailing '_' (as the instance role names
+    its volumes)."""
+    return re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_')
+
+
 def _command(value, field):
     if isinstance(value, str) and value.strip():
         return value
@@ -73,6 +119,9 @@ def _media(profile):
     has_path, has_url = bool(media.get('path')), bool(media.get('url'))
     if has_path == has_url:
         _fail('media', 'give exactly one of media.path or media.url')
+    for key in ('path', 'url'):
+        if media.get(key) and not isinstance(media[key], str):
+            _fail('media.' + key, 'must be a string, got %r' % (media[key],))
     sha = str(media.get('sha256') or '').lower()
     if not SHA256_RE.match(sha):
         _fail('media.sha256', 'must be the 64 hex digits of the media file\'s SHA-256 (sha256sum prints it)')
@@ -80,7 +129,7 @@ def _media(profile):
     if has_path:
         out['path'] = media['path']
     else:
-        if not re.match(r'^https?://', media['url']):
+        if not re.match(r'https?://[^\s/]', media['url']) or re.search(r'\s', media['url']):
             _fail('media.url', '%r must be an http:// or https:// URL' % media['url'])
         out['url'] = media['url']
     if media.get('build_from'):
@@ -99,13 +148,20 @@ def _users(profile, groups):
         if u['name'] in seen:
             _fail(field + '.name', 'user %s is listed twice' % u['name'])
         seen.add(u['name'])
+        if u.get('groups') is not None and not isinstance(u['groups'], list):
+            _fail(field + '.groups', 'must be a list of group names, got %r' % (u['groups'],))
         for g in u.get('groups') or []:
             if g not in groups:
                 _fail(field + '.groups', 'group %r is not in the profile\'s groups' % g)
         entry = {'name': u['name'], 'groups': list(u.get('groups') or []),
                  'shell': u.get('shell', '/bin/bash'), 'system': bool(u.get('system', False))}
         if u.get('uid') is not None:
-            entry['uid'] = int(u['uid'])
+            uid = u['uid']
+            if isinstance(uid, str) and re.match(r'[0-9]{1,10}\Z', uid):
+                uid = int(uid)
+            if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 2 ** 32 - 1:
+                _fail(field + '.uid', 'must be a user id from 0 to 4294967294, got %r' % (uid,))
+            entry['uid'] = uid
         if u.get('home'):
             entry['home'] = _abs_path(u['home'], field + '.home')
         users.append(entry)
@@ -172,11 +228,11 @@ def validate_profile(profile):
     if not isinstance(name, str) or not NAME_RE.match(name):
         _fail('name', '%r must be a short lower-case name such as "demo"' % (name,))
     version = str(profile.get('version') or '')
-    if not re.match(r'^[0-9A-Za-z][0-9A-Za-z.+~_-]*$', version):
+    if not VERSION_RE.match(version):
         _fail('version', 'is required: the application version, for example 1.0.0')
 
     packages = [str(p) for p in _list(profile, 'packages', 'packages')]
-    bad = [p for p in packages if not PACKAGE_NAME_RE.match(p)]
+    bad = [p for p in packages if not re.fullmatch(PACKAGE_NAME_RE, p)]
     if bad:
         _fail('packages', '%s not valid Debian package name(s)' % ', '.join(bad))
 
@@ -216,19 +272,20 @@ def validate_profile(profile):
         names.add(s['name'])
         cmd = _command(s.get('command'), field + '.command')
         user = s.get('user', 'root')
-        if user not in user_names:
+        if not isinstance(user, str) or user not in user_names:
             _fail(field + '.user', 'user %r is neither root nor one of the profile\'s users' % user)
         services.append({'name': s['name'], 'command': cmd if isinstance(cmd, list) else ['/bin/sh', '-c', cmd],
-                         'user': user, 'stop_timeout': int(s.get('stop_timeout', 10)),
-                         'env': dict((str(k), str(v)) for k, v in (s.get('env') or {}).items())})
+                         'user': user, 'stop_timeout': _seconds(s.get('stop_timeout', 10), field + '.stop_timeout'),
+                         'env': dict((str(k), str(v)) for k, v in _scalar_map(s.get('env'), field + '.env').items())})
 
     ports = []
     for i, p in enumerate(_list(profile, 'ports', 'ports')):
-        if isinstance(p, int):
+        if isinstance(p, int) and not isinstance(p, bool):
             p = {'port': p}
         field = 'ports[%d]' % i
-        if not isinstance(p, dict) or not isinstance(p.get('port'), int) or not 0 < p['port'] < 65536:
-            _fail(field, 'must be a port number from 1 to 65535 (or a mapping with port and proto)')
+        if not isinstance(p, dict) or isinstance(p.get('port'), bool) or not isinstance(p.get('port'), int) \
+                or not 0 < p['port'] < 65536:
+            _fail(field, 'must be a port number from 1 to 65535 (or a mapping with port and proto), got %r' % (p,))
         proto = p.get('proto', 'tcp')
         if proto not in ('tcp', 'udp'):
             _fail(field + '.proto', 'must be tcp or udp')
@@ -243,22 +300,27 @@ def validate_profile(profile):
         for other in data_paths:
             if path == other or path.startswith(other + '/') or other.startswith(path + '/'):
                 _fail('data_paths[%d]' % i, '%s overlaps %s' % (path, other))
+        for j, other in enumerate(data_paths):
+            if data_volume_suffix(path) == data_volume_suffix(other):
+                _fail('data_paths[%d]' % i, '%s and %s (data_paths[%d]) would share the data volume name *_%s; '
+                                            'rename one folder' % (path, other, j, data_volume_suffix(path)))
         data_paths.append(path)
     if not data_paths:
         _fail('data_paths', 'give at least one folder that holds the store\'s data (it is kept and migrated)')
 
     health = profile.get('health')
-    if not isinstance(health, dict) or not re.match(r'^https?://', str(health.get('url', ''))):
+    if not isinstance(health, dict) or not isinstance(health.get('url'), str) \
+            or not re.match(r'https?://[^\s/]', health['url']) or re.search(r'\s', health['url']):
         _fail('health.url', 'is required: an http:// URL inside the instance that answers when the application is healthy')
-    health = {'url': health['url'], 'timeout': int(health.get('timeout', 60)),
-              'expect': dict(health.get('expect') or {})}
+    health = {'url': health['url'], 'timeout': _seconds(health.get('timeout', 60), 'health.timeout', minimum=1),
+              'expect': dict(_scalar_map(health.get('expect'), 'health.expect'))}
 
     backup = validate_backup(profile.get('backup'), data_paths)
 
     printer = profile.get('printer') or {}
-    printer = {'port': int(printer.get('port', 9100)), 'name': str(printer.get('name', 'receipt'))}
-    if not 0 < printer['port'] < 65536:
-        _fail('printer.port', 'must be a port number from 1 to 65535')
+    if not isinstance(printer, dict):
+        _fail('printer', 'must be a mapping with port (and name), got %r' % (printer,))
+    printer = {'port': _port(printer.get('port', 9100), 'printer.port'), 'name': str(printer.get('name', 'receipt'))}
 
     config_files = []
     for i, c in enumerate(_list(profile, 'config_files', 'config_files')):
@@ -279,8 +341,10 @@ def validate_profile(profile):
             _fail('data_summary', 'must be a mapping with command (and optionally user and compare)')
         cmd = _command(summary.get('command'), 'data_summary.command')
         user = summary.get('user', 'root')
-        if user not in user_names:
+        if not isinstance(user, str) or user not in user_names:
             _fail('data_summary.user', 'user %r is neither root nor one of the profile\'s users' % user)
+        if summary.get('compare') is not None and not isinstance(summary['compare'], list):
+            _fail('data_summary.compare', 'must be a list of keys, got %r' % (summary['compare'],))
         compare = [str(k) for k in summary.get('compare') or []]
         if not compare:
             _fail('data_summary.compare', 'list the keys of the summary that must be equal on both sides, '

@@ -79,11 +79,12 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z
 
@@ -141,14 +142,25 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     p = module.params
+    if p['expected_sha256'] is not None and not re.match(r'[0-9a-fA-F]{64}\Z', p['expected_sha256']):
+        module.fail_json(msg='expected_sha256: %r is not a SHA-256 (64 hex digits, as sha256sum prints it)'
+                             % (p['expected_sha256'][:80],))
+    prefix = p['prefix']
+    if not re.match(r'[A-Za-z0-9][A-Za-z0-9._+-]{0,99}\Z', prefix):
+        module.fail_json(msg='prefix: %r must be a folder name of up to 100 letters, digits, ".", "_", "+" or "-", '
+                             'such as demo-pos-1.0.1' % (prefix[:80],))
     if not os.path.isdir(p['src']):
         module.fail_json(msg='src: %s is not a folder' % p['src'])
-    data, count = pack(p['src'], p['prefix'])
+    try:
+        data, count = pack(p['src'], prefix)
+    except (ValueError, IOError, OSError) as e:
+        module.fail_json(msg='src: cannot pack %s under %s: %s' % (p['src'], prefix, e))
     digest = hashlib.sha256(data).hexdigest()
     result = dict(changed=False, sha256=digest, size=len(data), files=count, dest=p['dest'])
     if p['expected_sha256'] and p['expected_sha256'].lower() != digest:
-        module.fail_json(msg='the media packed from %s has SHA-256 %s, not the expected %s: the application files '
+        module.fail_json(msg='expected_sha256: the media packed from %s has SHA-256 %s, not %s: the application files '
                              'changed; give the new checksum (and a new version) in the profile' % (
                                  p['src'], digest, p['expected_sha256']), **result)
     before = None

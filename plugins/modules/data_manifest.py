@@ -159,11 +159,12 @@ manifest:
 
 import json
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
 
 
 def load_cache(path):
@@ -193,11 +194,15 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     p = module.params
     try:
         dest_mode = parse_mode(p['mode'], 'mode')
     except ValueError as e:
         module.fail_json(msg=str(e))
+    if p['expect_digest'] is not None and not re.match(r'[0-9a-f]{64}\Z', p['expect_digest']):
+        module.fail_json(msg='expect_digest: %r is not a manifest digest (64 lower-case hex digits, the digest '
+                             'result of an earlier run)' % (p['expect_digest'][:80],))
     paths = [os.path.normpath(x) for x in p['paths']]
     bad = [x for x in paths if not x.startswith('/') or x == '/']
     if bad:
@@ -215,7 +220,7 @@ def main():
             for path in paths:
                 where = os.path.join(p['root'], path.lstrip('/'))
                 if not os.path.isdir(where):
-                    module.fail_json(msg='paths: %s does not exist under %s' % (path, p['root']))
+                    module.fail_json(msg='paths: %s does not exist under root %s' % (path, p['root']))
                 entries.extend(mf.tree_entries(where, path, p['exclude'], cache, fresh))
             if p['cache']:
                 atomic_write(module, p['cache'], json.dumps({'made_ns': made_ns, 'files': fresh}), 0o600)
@@ -262,7 +267,7 @@ def main():
         module.fail_json(msg='The data does not match the manifest %s: %s'
                          % (p['expect_file'], '; '.join(result['differences'])), **result)
     if p['expect_digest'] and p['expect_digest'] != result['digest']:
-        module.fail_json(msg='The data does not match: manifest digest %s, expected %s'
+        module.fail_json(msg='The data does not match: manifest digest %s, expect_digest %s'
                          % (result['digest'], p['expect_digest']), **result)
     module.exit_json(**result)
 

@@ -420,6 +420,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub import (
     ENVBLK_SIZE,
     NEXT_ENTRY,
@@ -522,11 +523,11 @@ class GrubBootTarget(object):
             with open(self.path, 'rb') as f:
                 data = f.read()
         except (IOError, OSError) as e:
-            self.fail('cannot read %s: %s' % (self.path, to_native(e)))
+            self.fail('grubenv: cannot read %s: %s' % (self.path, to_native(e)))
         try:
             return EnvBlock.parse(data)
         except GrubError as e:
-            self.fail('%s: %s' % (self.path, to_native(e)))
+            self.fail('grubenv: %s: %s' % (self.path, to_native(e)))
 
     def read_menu(self, required):
         path = self.p['grub_cfg']
@@ -829,6 +830,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     GrubBootTarget(module).run()
 
 

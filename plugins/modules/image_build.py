@@ -317,7 +317,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     docker_argument_spec,
     label_change,
 )
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     LABEL_PREFIX,
     MediaError,
@@ -837,6 +837,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     MediaBuilder(module).run()
 
 

@@ -150,6 +150,7 @@ images:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import list_images
 
@@ -166,6 +167,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     docker = cli_for(module)
     try:
         docker.ping()

@@ -118,6 +118,7 @@ guarded:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
     describe,
@@ -141,6 +142,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     p = module.params
     if not (p['images'] or p['name'] or p['store'] or p['kind'] or p['labels']):
         module.fail_json(msg='give images, name, store, kind or labels to select what to remove; '

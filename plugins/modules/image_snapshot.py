@@ -218,7 +218,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec, label_change
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX, MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     SnapshotError,
@@ -487,6 +487,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     Snapshots(module).run()
 
 

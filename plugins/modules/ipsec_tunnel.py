@@ -458,6 +458,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     COMMAND_TIMEOUT,
     REDACTED,
@@ -1180,6 +1181,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     if not 1 <= module.params['wait_timeout'] <= 3600:
         module.fail_json(msg='wait_timeout: %d is out of range; use 1 to 3600 seconds' % module.params['wait_timeout'])
     if not 0 <= module.params['lock_timeout'] <= 86400:

@@ -263,6 +263,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     COMMAND_TIMEOUT,
     command_timeout_message,
@@ -288,6 +289,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     p = module.params
     binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
     uri = ['--uri', p['vici_uri']] if p['vici_uri'] else []

@@ -147,6 +147,7 @@ lock:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.lock import LockError, acquire, lock_path, read_owner, release
 
 
@@ -180,6 +181,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     try:
         result = run(module)
     except LockError as e:

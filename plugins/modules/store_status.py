@@ -102,6 +102,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     DockerError, cli_for, docker_argument_spec)
 from ansible_collections.poscloud.fleet.plugins.module_utils.store_status import (
@@ -132,6 +133,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_path_options(module)
     p = module.params
     docker = cli_for(module)
     try:

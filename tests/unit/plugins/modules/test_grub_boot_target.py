@@ -377,3 +377,32 @@ def test_always_fails_without_grub_editenv(boot, host, monkeypatch):
                         lambda self, name, *a, **k: '/usr/bin/' + name if name in ('findmnt', 'lsblk') else None)
     kind, result = run(boot, target='0', use_grub_editenv='always')
     assert kind == 'fail' and 'neither grub-editenv nor grub2-editenv' in result['msg']
+
+
+# -- restore refuses what matches no entry ---------------------------------------------------------
+
+@pytest.mark.parametrize('value', [1, 0, True, ['x']])
+def test_restore_refuses_a_value_that_is_not_a_string_and_writes_nothing(boot, host, value):
+    before = (boot / 'grubenv').read_bytes()
+    kind, result = run(boot, health='rollback', restore={'saved_entry': value})
+    assert kind == 'fail' and result['msg'].startswith('restore.saved_entry: ')
+    assert (boot / 'grubenv').read_bytes() == before
+
+
+@pytest.mark.parametrize('value', ['no such entry', '7', K26 + 'x', K25 + '\n'])
+def test_restore_refuses_an_entry_that_is_not_in_grub_cfg_and_writes_nothing(boot, host, value):
+    before = (boot / 'grubenv').read_bytes()
+    kind, result = run(boot, health='rollback', restore={'next_entry': value, 'saved_entry': K26})
+    assert kind == 'fail' and 'restore.next_entry' in result['msg'] and 'matches no entry' in result['msg']
+    assert (boot / 'grubenv').read_bytes() == before
+
+
+def test_restore_refuses_a_variable_it_never_sets(boot, host):
+    kind, result = run(boot, health='rollback', restore={'default': '0'})
+    assert kind == 'fail' and 'default is not a variable this module sets' in result['msg']
+
+
+def test_restore_of_null_and_empty_values_needs_no_entry(boot, host):
+    kind, result = run(boot, health='rollback', restore={'next_entry': '', 'saved_entry': None})
+    assert kind == 'exit', result
+    assert env(boot) == {'next_entry': ''}
