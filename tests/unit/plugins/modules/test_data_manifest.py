@@ -9,24 +9,6 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.poscloud.fleet.plugins.modules import data_manifest
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def capture(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        raise Exit('fail', kw)
-    monkeypatch.setattr(data_manifest.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(data_manifest.AnsibleModule, 'fail_json', fail_json)
-
-
 @pytest.fixture
 def root(tmp_path):
     data = tmp_path / 'root' / 'usr2' / 'pos'
@@ -35,59 +17,62 @@ def root(tmp_path):
     return tmp_path / 'root'
 
 
-def run(root, check_mode=False, **args):
-    params = dict(paths=['/usr2/pos'], root=str(root))
-    params.update(args)
-    if check_mode:
-        params['_ansible_check_mode'] = True
-    with patch_module_args(params):
-        with pytest.raises(Exit) as e:
-            data_manifest.main()
-    return e.value
+@pytest.fixture
+def run(module_exit, root):
+    def run_module(check_mode=False, **args):
+        params = dict(paths=['/usr2/pos'], root=str(root))
+        params.update(args)
+        if check_mode:
+            params['_ansible_check_mode'] = True
+        with patch_module_args(params):
+            with pytest.raises(module_exit) as e:
+                data_manifest.main()
+        return e.value
+    return run_module
 
 
 @pytest.mark.parametrize('check_mode', [True, False])
 @pytest.mark.parametrize('mode', ['rw-r-----', '0999', '-1', '99999', -1, 0o10000, True, 1.5, '0640\n'])
-def test_a_mode_that_is_not_octal_permissions_is_refused(root, tmp_path, check_mode, mode):
+def test_a_mode_that_is_not_octal_permissions_is_refused(run, tmp_path, check_mode, mode):
     dest = tmp_path / 'manifest.jsonl'
-    out = run(root, check_mode=check_mode, dest=str(dest), mode=mode)
+    out = run(check_mode=check_mode, dest=str(dest), mode=mode)
     assert out.kind == 'fail'
     assert out.result['msg'].startswith('mode: ')
     assert not dest.exists()
 
 
 @pytest.mark.parametrize('mode, expected', [('0640', 0o640), ('600', 0o600), (0o644, 0o644)])
-def test_octal_modes_are_written(root, tmp_path, mode, expected):
+def test_octal_modes_are_written(run, tmp_path, mode, expected):
     dest = tmp_path / 'manifest.jsonl'
-    out = run(root, dest=str(dest), mode=mode)
+    out = run(dest=str(dest), mode=mode)
     assert out.kind == 'exit' and out.result['changed']
     assert os.stat(str(dest)).st_mode & 0o7777 == expected
 
 
-def test_an_expect_file_that_is_not_utf8_fails_cleanly(root, tmp_path):
+def test_an_expect_file_that_is_not_utf8_fails_cleanly(run, tmp_path):
     expect = tmp_path / 'manifest.jsonl'
     expect.write_bytes(b'{"path": "/usr2/pos/caf\xe9"}\n')
-    out = run(root, expect_file=str(expect))
+    out = run(expect_file=str(expect))
     assert out.kind == 'fail'
     assert out.result['msg'].startswith('expect_file: ') and 'not UTF-8' in out.result['msg']
 
 
-def test_an_expect_file_that_is_not_a_manifest_fails_naming_it(root, tmp_path):
+def test_an_expect_file_that_is_not_a_manifest_fails_naming_it(run, tmp_path):
     expect = tmp_path / 'manifest.jsonl'
     expect.write_text('not json\n')
-    out = run(root, expect_file=str(expect))
+    out = run(expect_file=str(expect))
     assert out.kind == 'fail' and out.result['msg'].startswith('expect_file: ')
 
 
-def test_a_dest_that_holds_other_bytes_is_replaced(root, tmp_path):
+def test_a_dest_that_holds_other_bytes_is_replaced(run, tmp_path):
     dest = tmp_path / 'manifest.jsonl'
     dest.write_bytes(b'\xff\xfe old')
-    out = run(root, dest=str(dest))
+    out = run(dest=str(dest))
     assert out.kind == 'exit' and out.result['changed']
     assert json.loads(dest.read_text().splitlines()[0])['path'] == '/usr2/pos'
 
 
 @pytest.mark.parametrize('digest', ['abc', 'A' * 64, 'a' * 64 + '\n'])
-def test_expect_digest_must_be_a_digest(root, digest):
-    out = run(root, expect_digest=digest)
+def test_expect_digest_must_be_a_digest(run, digest):
+    out = run(expect_digest=digest)
     assert out.kind == 'fail' and out.result['msg'].startswith('expect_digest: ')

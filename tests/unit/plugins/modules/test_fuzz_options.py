@@ -29,13 +29,6 @@ NON_UTF8 = 'caf\ufffd\ufffd\x00'
 PSK = 'fuzz-pre-shared-key-0123456789'
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 class Spec(Exception):
     pass
 
@@ -130,16 +123,10 @@ CASES = [(name, option, kind, value)
 
 
 @pytest.fixture
-def sandbox(monkeypatch, tmp_path):
-    """Exit and fail raise; commands, downloads and sleeps do nothing. Returns the commands run."""
+def sandbox(monkeypatch, tmp_path, module_exit):
+    """Commands, downloads, Engine API requests and sleeps do nothing. Returns what was attempted."""
     ran = []
     monkeypatch.chdir(tmp_path)  # relative paths land in the temporary folder
-
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        raise Exit('fail', kw)
 
     def run_command(self, args, **kw):
         ran.append(args)
@@ -149,8 +136,6 @@ def sandbox(monkeypatch, tmp_path):
         ran.append(['open_url'] + list(args[:1]))
         raise IOError('no network in this test')
 
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: None)
 
@@ -170,8 +155,9 @@ def sandbox(monkeypatch, tmp_path):
 def run(name, args):
     params = dict(args, _ansible_check_mode=True)
     with patch_module_args(params):
-        with pytest.raises(Exit) as e:
+        with pytest.raises(Exception) as e:
             import_module(name).main()
+    assert hasattr(e.value, 'kind'), 'main() raised %r instead of ending with exit_json or fail_json' % (e.value,)
     return e.value
 
 
