@@ -43,11 +43,15 @@ options:
     type: path
     required: true
   prefix:
-    description: Folder name the files are placed under inside the archive, for example C(demo-pos-1.0.0).
+    description:
+      - Folder name the files are placed under inside the archive, for example C(demo-pos-1.0.0).
+      - Up to 100 letters, digits, C(.), C(_), C(+) or C(-), starting with a letter or digit.
     type: str
     required: true
   expected_sha256:
-    description: Fail, writing nothing, when the archive's SHA-256 differs from this.
+    description:
+      - Fail, writing nothing, when the archive's SHA-256 differs from this (64 hex digits; anything
+        else is refused before the archive is made).
     type: str
 '''
 
