@@ -104,6 +104,10 @@ def data_volume_suffix(path):
     return re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_')
 
 
+def _has_control(text):
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _command(value, field):
     if isinstance(value, str) and value.strip():
         return value
@@ -122,6 +126,10 @@ def _media(profile):
     for key in ('path', 'url'):
         if media.get(key) and not isinstance(media[key], str):
             _fail('media.' + key, 'must be a string, got %r' % (media[key],))
+        if media.get(key):
+            base = posixpath.basename(media[key].split('?', 1)[0].split('#', 1)[0] if key == 'url' else media[key])
+            if base in ('', '.', '..') or '\0' in base or _has_control(base):
+                _fail('media.' + key, '%r must end in the media file\'s name, such as demo-pos-1.0.1.tar.gz' % (media[key],))
     sha = str(media.get('sha256') or '').lower()
     if not SHA256_RE.match(sha):
         _fail('media.sha256', 'must be the 64 hex digits of the media file\'s SHA-256 (sha256sum prints it)')

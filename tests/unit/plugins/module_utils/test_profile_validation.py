@@ -159,3 +159,11 @@ def test_the_demo_profile_still_validates(demo):
     before = copy.deepcopy(demo)
     assert prof.validate_profile(demo)['name'] == 'demo'
     assert demo == before
+
+
+@pytest.mark.parametrize('key, value', [('path', 'media/'), ('path', 'a/..'), ('path', 'demo\n.tar.gz'),
+                                        ('url', 'https://h.example/'), ('url', 'https://h.example/x/?a=1')])
+def test_media_must_name_a_file(demo, key, value):
+    demo['media'].pop('path', None)
+    demo['media'][key] = value
+    assert refused(demo).startswith('media.%s: ' % key)
