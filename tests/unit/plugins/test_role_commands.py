@@ -30,13 +30,11 @@ def unquoted(text):
 def tasks(node):
     if isinstance(node, list):
         for item in node:
-            for t in tasks(item):
-                yield t
+            yield from tasks(item)
     elif isinstance(node, dict):
         yield node
         for key in ('block', 'rescue', 'always'):
-            for t in tasks(node.get(key) or []):
-                yield t
+            yield from tasks(node.get(key) or [])
 
 
 def problems(path):
