@@ -23,9 +23,9 @@ BUILDER_VERSION = '1'
 
 # Variants debootstrap knows; "-" is debootstrap's name for its default (required + important).
 VARIANTS = ('minbase', 'buildd', 'fakechroot', '-')
-PACKAGE_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9+.\-]+$')
-SUITE_RE = re.compile(r'^[a-z0-9][a-z0-9.\-]*$')
-COMPONENT_RE = re.compile(r'^[a-z0-9][a-z0-9\-/]*$')
+PACKAGE_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9+.\-]+\Z')
+SUITE_RE = re.compile(r'^[a-z0-9][a-z0-9.\-]*\Z')
+COMPONENT_RE = re.compile(r'^[a-z0-9][a-z0-9\-/]*\Z')
 
 # Docker reference grammar (distribution/reference), without digests.
 _ALNUM = r'[a-z0-9]+'
@@ -33,8 +33,8 @@ _SEPARATOR = r'(?:[._]|__|[-]+)'
 _PATH_COMPONENT = _ALNUM + r'(?:' + _SEPARATOR + _ALNUM + r')*'
 _DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
 _DOMAIN = _DOMAIN_COMPONENT + r'(?:\.' + _DOMAIN_COMPONENT + r')*(?::[0-9]+)?'
-REPOSITORY_RE = re.compile(r'^(?:' + _DOMAIN + r'/)?' + _PATH_COMPONENT + r'(?:/' + _PATH_COMPONENT + r')*$')
-TAG_RE = re.compile(r'^[\w][\w.-]{0,127}$')
+REPOSITORY_RE = re.compile(r'^(?:' + _DOMAIN + r'/)?' + _PATH_COMPONENT + r'(?:/' + _PATH_COMPONENT + r')*\Z')
+TAG_RE = re.compile(r'^[\w][\w.-]{0,127}\Z')
 
 
 class MediaError(Exception):
@@ -102,7 +102,7 @@ def validate_build_inputs(suite, variant, components, packages):
 # user[:password]@ in a URL: credentials that must never reach a label, a sources list, a report
 # or evidence. Builds hand them to apt through /etc/apt/auth.conf.d instead.
 _URL_CREDENTIALS_RE = re.compile(r'(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@')
-_URL_RE = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*)://(?:([^/@\s]*)@)?([^/\s]+)(/[^\s]*)?$')
+_URL_RE = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*)://(?:([^/@\s]*)@)?([^/\s]+)(/[^\s]*)?\Z')
 
 # Seconds a download may stall (no byte received, or no connection) before it is given up, and
 # how often it is tried. debootstrap downloads with wget, the image's apt with its own methods.
@@ -147,7 +147,7 @@ def render_apt_auth(urls):
         clean, login, password = url_credentials(url)
         if login is None:
             continue
-        if not re.match(r'^[^\s]+$', login) or (password and not re.match(r'^[^\s]+$', password)):
+        if not re.fullmatch(r'[^\s]+', login) or (password and not re.fullmatch(r'[^\s]+', password)):
             raise MediaError('mirror: the login and password in a mirror URL cannot hold spaces; '
                              'percent-encode them (%20)')
         machine = clean.split('://', 1)[1].rstrip('/') if clean.startswith('https://') else clean.rstrip('/')

@@ -92,6 +92,10 @@ options:
       - Debian mirror URL to bootstrap from.
       - Defaults to the mirror of the target's own apt sources (deb822 C(URIs:) lines or one-line
         C(deb) entries in I(apt_sources)) that carries I(suite), read at run time.
+      - A login and password in the URL (C(http://user:password@host/debian)) are used for the
+        downloads only. They are handed to apt in C(/etc/apt/auth.conf.d) while the build runs,
+        removed from the image before it is saved, and left out of the image's sources list, labels,
+        the returned values, the build record and the build log.
     type: str
   apt_sources:
     description:
@@ -301,6 +305,7 @@ import fcntl
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -327,11 +332,16 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     mirror_for_suite,
     missing_packages_from_log,
     parse_apt_sources,
+    APT_AUTH_PATH,
+    apt_download_options,
     parse_dpkg_status,
     patch_level,
+    render_apt_auth,
     render_labels,
     render_sources_list,
     sha256_text,
+    strip_credentials,
+    url_credentials,
     update_sources_for_suite,
     validate_build_inputs,
     validate_repository,
@@ -391,9 +401,19 @@ class MediaBuilder(object):
         self.docker = cli_for(module)
         self.result = {'changed': False, 'built': False, 'plan': 'none'}
         self.progress = None
+        # The mirror as given, credentials included, is kept here for the downloads only; the
+        # module's own arguments (echoed back with its result) hold it and the labels without them.
+        self.given_mirror = p['mirror']
+        if p['mirror']:
+            self.hide_credentials(p['mirror'])
+            p['mirror'] = strip_credentials(p['mirror'])
+        p['labels'] = strip_credentials(p['labels'] or {})
 
     def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **dict(self.result, **kwargs))
+        self.module.fail_json(**strip_credentials(dict(self.result, msg=msg, **kwargs)))
+
+    def exit(self):
+        self.module.exit_json(**strip_credentials(self.result))
 
     # -- inputs -------------------------------------------------------------------------------
     def read_apt_sources(self):
@@ -449,14 +469,15 @@ class MediaBuilder(object):
                 'keyring: %s does not exist; install debian-archive-keyring or point keyring at the '
                 "archive's public keys (builds never skip the signature check)" % p['keyring'])
         entries = self.read_apt_sources()
-        mirror = p['mirror'] or mirror_for_suite(entries, p['suite'])
+        mirror = self.given_mirror or mirror_for_suite(entries, p['suite'])
         if not mirror:
             raise MediaError(
                 'mirror: none given and no Debian mirror found in the apt sources %s; set mirror to your '
                 'Debian mirror URL' % ', '.join(p['apt_sources']))
         mirror = mirror.rstrip('/')
-        if not mirror.startswith(('http://', 'https://', 'file:///')):
-            raise MediaError('mirror: %r must be an http://, https:// or file:/// URL' % mirror)
+        if not mirror.startswith(('http://', 'https://', 'file:///')) or not re.fullmatch(r'[^\s]+', mirror):
+            raise MediaError('mirror: %r must be an http://, https:// or file:/// URL without spaces or line breaks'
+                             % strip_credentials(mirror))
         self.mirror = mirror
         self.sources = update_sources_for_suite(entries, p['suite'], mirror) if p['security_updates'] else \
             [(mirror, p['suite'], tuple(p['components']))]
@@ -477,7 +498,16 @@ class MediaBuilder(object):
         self.hash = input_hash(self.inputs)
         self.short = self.hash[:12]
         self.reference = '%s:%s' % (p['name'], p['tag'])
-        self.result.update(input_hash=self.hash, inputs=self.inputs, mirror=mirror)
+        for uri, suite, comps in self.sources:
+            self.hide_credentials(uri)
+        self.auth = render_apt_auth([u for u, s, c in self.sources])
+        self.result.update(input_hash=self.hash, inputs=self.inputs, mirror=strip_credentials(mirror))
+
+    def hide_credentials(self, url):
+        """Keep the password of ``url`` out of everything the module returns or logs."""
+        password = url_credentials(url)[2]
+        if password:
+            self.module.no_log_values.add(password)
 
     # -- existing image -----------------------------------------------------------------------
     def find_existing(self):
@@ -506,12 +536,13 @@ class MediaBuilder(object):
     # -- the build ------------------------------------------------------------------------------
     def preflight_mirror(self):
         suite = self.p['suite']
+        shown = strip_credentials(self.mirror)
         if self.mirror.startswith('file://'):
             path = self.mirror[len('file://'):]
             if not os.path.isdir(path):
-                raise MediaError('mirror: %s is not a folder on the target' % self.mirror)
+                raise MediaError('mirror: %s is not a folder on the target' % shown)
             if not glob.glob(os.path.join(path, 'dists', suite, '*Release')):
-                raise MediaError("suite: %r is not on the mirror %s (no dists/%s/Release)" % (suite, self.mirror, suite))
+                raise MediaError("suite: %r is not on the mirror %s (no dists/%s/Release)" % (suite, shown, suite))
             return
         url = '%s/dists/%s/Release' % (self.mirror, suite)
         try:
@@ -520,14 +551,17 @@ class MediaBuilder(object):
             code = getattr(e, 'code', None)
             if code == 404:
                 raise MediaError("suite: %r is not on the mirror %s (%s answered 404); check the suite's code name"
-                                 % (suite, self.mirror, url))
+                                 % (suite, shown, strip_credentials(url)))
             raise MediaError('mirror: cannot reach %s (%s); check the mirror URL or the network'
-                             % (self.mirror, to_native(getattr(e, 'reason', e))))
+                             % (shown, strip_credentials(to_native(getattr(e, 'reason', e)))))
 
     def run_logged(self, cmd, log_path, env=None, what=None):
+        """Run ``cmd``; its command line and output go to the build log without URL credentials,
+        and the output it returns (for messages) is stripped the same way."""
         with open(log_path, 'ab') as log:
-            log.write(('\n$ %s\n' % ' '.join(cmd)).encode('utf-8'))
+            log.write(('\n$ %s\n' % ' '.join(strip_credentials(list(cmd)))).encode('utf-8'))
         rc, out, err = self.module.run_command(cmd, environ_update=env or {})
+        out, err = strip_credentials(out), strip_credentials(err)
         with open(log_path, 'ab') as log:
             log.write(out.encode('utf-8'))
             log.write(err.encode('utf-8'))
@@ -563,9 +597,9 @@ class MediaBuilder(object):
             missing = missing_packages_from_log(output)
             if missing:
                 raise MediaError('packages: %s not found in %s %s; check the package names'
-                                 % (', '.join(missing), self.mirror, p['suite']))
+                                 % (', '.join(missing), strip_credentials(self.mirror), p['suite']))
             raise MediaError('debootstrap failed for suite %r from %s: %s'
-                             % (p['suite'], self.mirror, tail(output)))
+                             % (p['suite'], strip_credentials(self.mirror), tail(output)))
 
         policy = os.path.join(root, 'usr/sbin/policy-rc.d')
         write_file(policy, b'#!/bin/sh\n# no service starts while building an image\nexit 101\n', 0o755)
@@ -575,16 +609,25 @@ class MediaBuilder(object):
                 os.remove(resolv)
             shutil.copyfile('/etc/resolv.conf', resolv)
 
+        # debootstrap wrote the mirror URL as given, credentials included, into the root's sources
+        # list: the image gets the list without them, and apt reads them from auth.conf.d (removed
+        # again by clean_root).
+        write_file(os.path.join(root, 'etc/apt/sources.list'),
+                   render_sources_list(self.sources, p['components']).encode('utf-8'), 0o644)
+        if self.auth:
+            write_file(os.path.join(root, APT_AUTH_PATH.lstrip('/')), self.auth.encode('utf-8'), 0o600)
+
         if p['security_updates']:
             progress.start('security-updates')
-            write_file(os.path.join(root, 'etc/apt/sources.list'),
-                       render_sources_list(self.sources, p['components']).encode('utf-8'), 0o644)
-            rc, output = self.chroot(root, ['apt-get', '-q', 'update', '--error-on=any'], log_path)
+            rc, output = self.chroot(root, ['apt-get', '-q'] + apt_download_options() + ['update', '--error-on=any'],
+                                     log_path)
             if rc != 0:
                 raise MediaError('security_updates: apt-get update of %s failed: %s'
-                                 % (', '.join('%s %s' % (u, s) for u, s, c in self.sources), tail(output)))
-            rc, output = self.chroot(root, ['apt-get', '-q', '-y', '-o', 'Dpkg::Options::=--force-confold',
-                                            '--no-install-recommends', 'dist-upgrade'], log_path)
+                                 % (', '.join('%s %s' % (strip_credentials(u), s) for u, s, c in self.sources),
+                                    tail(output)))
+            rc, output = self.chroot(root, ['apt-get', '-q', '-y'] + apt_download_options() +
+                                     ['-o', 'Dpkg::Options::=--force-confold', '--no-install-recommends',
+                                      'dist-upgrade'], log_path)
             if rc != 0:
                 raise MediaError('security_updates: apt-get dist-upgrade failed: %s' % tail(output))
 
@@ -607,7 +650,7 @@ class MediaBuilder(object):
             'input_hash': self.hash,
             'build_time': build_time,
             'suite': p['suite'],
-            'mirror': self.mirror,
+            'mirror': strip_credentials(self.mirror),
             'patch_level': patch,
             'manifest_digest': manifest_digest(manifest),
             'packages': len(manifest),
@@ -678,7 +721,7 @@ class MediaBuilder(object):
             else:
                 self.result['plan'] = 'none'
                 self.result['msg'] = 'image with input hash %s exists; nothing to build' % self.short
-            self.module.exit_json(**self.result)
+            self.exit()
 
         current = self.docker.inspect_image(self.reference)
         before_hash = ((current or {}).get('Config') or {}).get('Labels') or {}
@@ -691,8 +734,8 @@ class MediaBuilder(object):
         self.result['plan'] = 'build'
         if self.module.check_mode:
             self.result['msg'] = 'would build %s (input hash %s) from %s %s' % (
-                self.reference, self.short, self.mirror, p['suite'])
-            self.module.exit_json(**self.result)
+                self.reference, self.short, strip_credentials(self.mirror), p['suite'])
+            self.exit()
 
         work_root = p['work_dir']
         if not os.path.isdir(work_root):
@@ -706,7 +749,7 @@ class MediaBuilder(object):
                 self.result['image'] = self.describe(existing)
                 self.result['changed'] = False
                 self.result['msg'] = 'image with input hash %s was built by another run' % self.short
-                self.module.exit_json(**self.result)
+                self.exit()
             work = tempfile.mkdtemp(prefix='%s-' % self.short, dir=work_root)
             self.progress = Progress(self.module, 'image_build %s' % self.reference, p['progress_file'])
             try:
@@ -726,7 +769,7 @@ class MediaBuilder(object):
         self.result.update(built=True, image=self.describe(image), phases=self.progress.phases,
                            msg='built %s (input hash %s) in %.0fs' % (
                                self.reference, self.short, sum(ph['seconds'] for ph in self.progress.phases)))
-        self.module.exit_json(**self.result)
+        self.exit()
 
     def existing_manifest(self, image):
         """Return the manifest of an existing image; with evidence_dir, write it there if it is missing.
@@ -769,11 +812,13 @@ def write_file(path, data, mode):
 
 
 def clean_root(root):
-    """Remove what must not ship in an image: package caches and lists, build helpers, host keys."""
+    """Remove what must not ship in an image: package caches and lists, build helpers, host keys,
+    the mirror credentials apt used."""
     patterns = [
         'var/cache/apt/archives/*.deb', 'var/cache/apt/archives/partial/*', 'var/cache/apt/*.bin',
         'var/lib/apt/lists/*', 'var/log/apt/*', 'var/log/dpkg.log', 'var/log/bootstrap.log',
         'tmp/*', 'var/tmp/*', 'etc/ssh/ssh_host_*', 'usr/sbin/policy-rc.d', 'root/.bash_history',
+        APT_AUTH_PATH.lstrip('/'),
     ]
     for pattern in patterns:
         for path in glob.glob(os.path.join(root, pattern)):

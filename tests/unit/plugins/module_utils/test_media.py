@@ -209,3 +209,55 @@ def test_build_input_errors_name_the_field(kwargs, field):
     args.update(kwargs)
     with pytest.raises(media.MediaError, match='^%s: ' % field):
         media.validate_build_inputs(**args)
+
+
+# A name that is valid up to a trailing line break is not valid: every pattern anchors at the true end.
+
+@pytest.mark.parametrize('name', ['poscloud/media\n', 'media\n', 'registry.example.test:5000/pos/media\n'])
+def test_repository_with_a_trailing_newline_is_refused(name):
+    media.validate_repository(name.rstrip('\n'))
+    with pytest.raises(media.MediaError, match='^name: '):
+        media.validate_repository(name)
+
+
+@pytest.mark.parametrize('tag', ['latest\n', '2026.11\n'])
+def test_tag_with_a_trailing_newline_is_refused(tag):
+    media.validate_tag(tag.rstrip('\n'))
+    with pytest.raises(media.MediaError, match='^tag: '):
+        media.validate_tag(tag)
+
+
+@pytest.mark.parametrize('kwargs,field', [
+    ({'suite': 'bookworm\n'}, 'suite'),
+    ({'components': ['main\n']}, 'components'),
+    ({'packages': ['python3\n']}, 'packages'),
+    ({'packages': ['python3', 'ca-certificates\n']}, 'packages'),
+])
+def test_build_inputs_with_a_trailing_newline_are_refused(kwargs, field):
+    args = dict(suite='bookworm', variant='minbase', components=['main'], packages=['python3'])
+    media.validate_build_inputs(**args)
+    args.update(kwargs)
+    with pytest.raises(media.MediaError, match='^%s: ' % field):
+        media.validate_build_inputs(**args)
+
+
+def test_the_patterns_themselves_do_not_match_a_trailing_newline():
+    for pattern, value in ((media.PACKAGE_NAME_RE, 'python3'), (media.SUITE_RE, 'bookworm'),
+                           (media.COMPONENT_RE, 'main'), (media.REPOSITORY_RE, 'poscloud/media'),
+                           (media.TAG_RE, 'latest')):
+        assert pattern.match(value)
+        assert not pattern.match(value + '\n'), pattern.pattern
+
+
+def test_url_credentials_of_a_url_with_a_trailing_newline_are_not_read():
+    assert media.url_credentials('http://u:p@m.example.test/debian') == ('http://m.example.test/debian', 'u', 'p')
+    # Not a URL: nothing is split out of it, so no auth.conf.d line is made from it.
+    assert media.url_credentials('http://u:p@m.example.test/debian\n')[1:] == (None, None)
+    assert media.render_apt_auth(['http://u:p@m.example.test/debian\n']) == ''
+
+
+@pytest.mark.parametrize('url', ['http://us%0Aer:p@m.example.test/d', 'http://user:p%0A@m.example.test/d',
+                                 'http://user:p%0Amachine%20x@m.example.test/d'])
+def test_apt_auth_refuses_a_login_or_password_with_a_line_break(url):
+    with pytest.raises(media.MediaError, match='^mirror: '):
+        media.render_apt_auth([url])
