@@ -250,6 +250,8 @@ def test_an_interrupted_restore_keeps_the_replaced_data_and_a_rerun_completes(la
     rc, out = lab.playbook('playbooks/restore_data.yml', '-l', STORE, '-e', 'pos_data_restore_set=%s' % restored_set)
     assert rc != 0 and 'poscloud_lock_takeover=true' in failures(out), failures(out)
     assert read_record() == record and held()
+    stale = os.path.join(BACKUPS, '.20200101T000000Z.partial')
+    os.makedirs(stale)
     rc, out = lab.playbook('playbooks/restore_data.yml', '-l', STORE, '-e', 'pos_data_restore_set=%s' % restored_set,
                            '-e', 'poscloud_lock_takeover=true')
     assert rc == 0, failures(out)
@@ -257,7 +259,7 @@ def test_an_interrupted_restore_keeps_the_replaced_data_and_a_rerun_completes(la
     after = health()
     assert after is not None and after['transactions'] == at_backup['transactions']
     assert after['digest'] == at_backup['digest']
-    assert not os.path.exists(RESTORE_RECORD)
+    assert not os.path.exists(RESTORE_RECORD) and not os.path.exists(stale)
     assert not held()
     # The re-run made no second pre-restore set of the broken data: the first is the only one, kept.
     assert [s for s in sets() if s.endswith('-pre-restore')] == [pre]
