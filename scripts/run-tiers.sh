@@ -30,8 +30,8 @@ tier_molecule()   { forget_installed_copy; scripts/molecule-all.sh; }
 # lab stores are made first, so the streams never race to create the lab's shared networks.
 # POSCLOUD_E2E_SERIAL=1 runs the two streams one after the other.
 e2e_cutover=(tests/e2e/test_cutover.py)
-e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py tests/e2e/test_runner.py
-          tests/e2e/test_fleet.py tests/e2e/test_media.py)
+e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_backup.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py
+          tests/e2e/test_runner.py tests/e2e/test_fleet.py tests/e2e/test_media.py)
 e2e_stream() {  # name, test files...
   local name=$1; shift
   "${pytest[@]}" "$@" -v --durations=8 2>&1 | sed -u "s/^/[$name] /"

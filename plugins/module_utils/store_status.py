@@ -53,12 +53,15 @@ def instance_row(container, image):
 
 
 def last_backup(backup_dir):
-    """The newest complete backup set (a folder with set.json) in backup_dir, or {}."""
+    """The newest complete backup set (a folder with set.json) in backup_dir, or {}. The sets a
+    restore keeps of the data it replaced (<time>-pre-restore) and unfinished sets do not count."""
     try:
         names = sorted(os.listdir(backup_dir), reverse=True)
     except OSError:
         return {}
     for name in names:
+        if name.startswith('.') or name.endswith('-pre-restore'):
+            continue
         meta = read_json(os.path.join(backup_dir, name, 'set.json'))
         if meta:
             return {'set': name, 'made': meta.get('made', ''), 'manifest_digest': meta.get('manifest_digest', ''),

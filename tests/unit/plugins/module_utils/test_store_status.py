@@ -26,6 +26,9 @@ def test_last_backup_is_the_newest_complete_set(tmp_path):
     write(tmp_path / '20260101T000000Z' / 'set.json', {'made': 'a', 'manifest_digest': 'd1', 'files': 2, 'bytes': 3,
                                                        'summary': {'transactions': 5}})
     (tmp_path / '20260102T000000Z').mkdir()  # an unfinished set: no set.json
+    # The data a restore replaced is kept as a set, but it is no backup of the store's data now.
+    write(tmp_path / '20260103T000000Z-pre-restore' / 'set.json', {'made': 'b', 'manifest_digest': 'd2'})
+    write(tmp_path / '.20260104T000000Z.partial' / 'set.json', {'made': 'c', 'manifest_digest': 'd3'})
     assert ss.last_backup(str(tmp_path)) == {'set': '20260101T000000Z', 'made': 'a', 'manifest_digest': 'd1',
                                              'files': 2, 'bytes': 3, 'transactions': 5}
     assert ss.last_backup(str(tmp_path / 'none')) == {}
