@@ -109,3 +109,13 @@ def test_process_start_reads_a_command_name_with_spaces_and_parentheses(tmp_path
 def test_describe_names_who_and_since_when():
     text = lock.describe(owner('a', controller='ctl1', pid=4211), now=1042.0)
     assert text == 'cutover by root on ctl1 (pid 4211), since 2026-12-03T09:00:00Z (42 s ago)'
+
+
+def test_the_run_is_the_controllers_running_playbook_process():
+    from ansible_collections.poscloud.fleet.plugins.action.store_lock import this_run
+    run = this_run('backup')
+    # Task workers are forked from ansible-playbook: the run is this process's parent, with its start time.
+    assert run['pid'] == os.getppid() and run['pid_start'] == lock.process_start(os.getppid())
+    assert run['run_id'] == '%s:%d:%s' % (run['controller'], run['pid'], run['pid_start'])
+    assert run['operation'] == 'backup' and run['started'].endswith('Z')
+    assert lock.owner_alive(run, run['controller']) is True
