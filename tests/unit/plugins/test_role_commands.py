@@ -12,10 +12,14 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-TASK_FILES = sorted(glob.glob(os.path.join(ROOT, 'roles', 'kernel_upgrade', 'tasks', '*.yml'))) + [
+TASK_FILES = sorted(
+    path for role in ('kernel_upgrade', 'disk_image', 'netboot', 'compile')
+    for path in glob.glob(os.path.join(ROOT, 'roles', role, 'tasks', '*.yml'))) + [
     os.path.join(ROOT, 'roles', 'ipsec_vpn', 'tasks', 'stage.yml'),
     os.path.join(ROOT, 'roles', 'pos_stage', 'tasks', 'install.yml'),
 ]
+# Roles whose build scripts run as argv: the script's path (under role_path) is one argument.
+SCRIPT_ROLES = ('disk_image', 'netboot', 'compile')
 STRING_COMMANDS = ('ansible.builtin.command', 'ansible.builtin.shell', 'ansible.builtin.script',
                    'ansible.builtin.raw', 'command', 'shell', 'script', 'raw')
 SHELLS = ('sh', '/bin/sh', 'bash', '/bin/bash')
@@ -62,6 +66,28 @@ def problems(path):
 @pytest.mark.parametrize('path', TASK_FILES, ids=[os.path.relpath(p, ROOT) for p in TASK_FILES])
 def test_no_templated_command_line(path):
     assert problems(path) == []
+
+
+def test_every_role_task_file_is_checked():
+    for role in ('kernel_upgrade',) + SCRIPT_ROLES:
+        found = glob.glob(os.path.join(ROOT, 'roles', role, 'tasks', '*.yml'))
+        assert found and set(found) <= set(TASK_FILES), role
+
+
+@pytest.mark.parametrize('role', SCRIPT_ROLES)
+def test_build_scripts_run_as_argv(role):
+    """Each of the role's own scripts runs as an argv list whose first argument is its path."""
+    as_argv, as_line = [], []
+    for path in glob.glob(os.path.join(ROOT, 'roles', role, 'tasks', '*.yml')):
+        with open(path) as f:
+            for task in tasks(yaml.safe_load(f) or []):
+                args = task.get('ansible.builtin.command')
+                if isinstance(args, dict) and isinstance(args.get('argv'), list):
+                    as_argv.extend(a for a in args['argv'][:1] if '/files/' in str(a))
+                elif args is not None and '/files/' in str(args):
+                    as_line.append(task.get('name'))
+    assert as_line == []
+    assert as_argv, 'no build script of %s found' % role
 
 
 def test_the_check_finds_a_templated_command_line(tmp_path):
