@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, ansible_env, failures
+from conftest import BIN, LAB, ROOT, ansible_env, failures, task_results
 
 STORE = 'store_12345678'
 STORE_ID = '12345678'
@@ -203,3 +203,27 @@ def test_test_print_fails_clearly_when_the_tunnel_is_down(lab, tunnel_up):
     finally:
         rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=start')
         assert rc == 0, failures(out)
+
+
+def test_a_new_snapshot_keeps_the_tunnels_and_the_fleet_update_waits_for_them(lab, tunnel_up):
+    # Runs last: replacing the instance re-establishes the tunnels the tests above compare.
+    running = lab.docker('inspect', '-f', '{{.Image}}', POS).strip()
+    rc, out = lab.playbook('playbooks/stage_pos.yml', '-l', STORE, '-e', 'pos_stage_force=true')
+    assert rc == 0, failures(out)
+    newest = lab.docker('image', 'inspect', '-f', '{{.Id}}', 'poscloud/store-%s:latest' % STORE_ID).strip()
+    assert newest != running
+    rc, out = lab.playbook('playbooks/fleet_update.yml', '-l', STORE,
+                           '-e', '{"fleet_update_build_media": false, "fleet_update_waves": "100%"}')
+    assert rc == 0, failures(out)
+    assert lab.docker('inspect', '-f', '{{.Image}}', POS).strip() == newest, 'the instance was not replaced'
+    gate = task_results(out, 'Tunnel gate')
+    assert gate and all(not r.get('skipped') and not r.get('failed') for r in gate), gate
+    # The tunnels' configuration and keys are on the instance's own volume (not a lab-only mount).
+    mounts = json.loads(lab.docker('inspect', '-f', '{{json .Mounts}}', POS))
+    assert any(m.get('Name') == 'pos_%s_swanctl' % STORE_ID and m['Destination'] == '/etc/swanctl/conf.d'
+               for m in mounts), mounts
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=status')
+    assert rc == 0, failures(out)
+    tunnels = status(out)
+    assert set(tunnels) == {'phonehome', 'backoffice'}
+    assert all(t['state'] == 'ESTABLISHED' for t in tunnels.values()), tunnels
