@@ -25,13 +25,13 @@ export ANSIBLE_COLLECTIONS_PATH="$PWD/.collections"
 tier_lint()       { forget_installed_copy; ansible-lint --profile production --offline && antsibull-changelog lint; }
 tier_lab-images() { ansible-playbook -i "$inventory" playbooks/build_media.yml; }
 tier_molecule()   { forget_installed_copy; scripts/molecule-all.sh; }
-# The end-to-end tests run as two streams side by side, on separate lab stores: the cutover tests
-# (stores 23456789 and 34567890) and the rest (store 12345678, the lab fleet, the OS media). The
+# The end-to-end tests run as two streams side by side, on separate lab stores: the cutover and
+# backup tests (stores 23456789 and 34567890) and the rest (store 12345678, the lab fleet, the OS media). The
 # lab stores are made first, so the streams never race to create the lab's shared networks.
 # POSCLOUD_E2E_SERIAL=1 runs the two streams one after the other.
-e2e_cutover=(tests/e2e/test_cutover.py)
-e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_backup.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py
-          tests/e2e/test_runner.py tests/e2e/test_fleet.py tests/e2e/test_media.py)
+e2e_cutover=(tests/e2e/test_cutover.py tests/e2e/test_backup.py)
+e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py tests/e2e/test_runner.py
+          tests/e2e/test_fleet.py tests/e2e/test_media.py)
 e2e_stream() {  # name, test files...
   local name=$1; shift
   "${pytest[@]}" "$@" -v --durations=8 2>&1 | sed -u "s/^/[$name] /"

@@ -1,4 +1,5 @@
-"""Backups and restores against the real engine, on lab store 12345678: the hold state they find is
+"""Backups and restores against the real engine, on lab store 34567890 (after the cutover tests, in
+their stream, so the other stream keeps store 12345678 to itself): the hold state they find is
 the state they leave, a backup that stops the application ends only when it serves again, an online
 backup keeps the store selling, the retention never removes the set just made, and a restore
 interrupted by the controller's death keeps the data it replaced and finishes on a re-run."""
@@ -13,8 +14,8 @@ import pytest
 
 from conftest import BIN, LAB, ROOT, ansible_env, failures, task_results
 
-STORE = 'store_12345678'
-STORE_ID = '12345678'
+STORE = 'store_34567890'
+STORE_ID = '34567890'
 INSTANCE = 'pos_%s' % STORE_ID
 BACKUPS = '/var/lib/poscloud-fleet/backups/%s' % STORE_ID
 RESTORE_RECORD = os.path.join(BACKUPS, 'restore.json')
