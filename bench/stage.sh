@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 inv=$(mktemp -d)
-trap 'ansible-playbook -i "$inv/hosts.yml" playbooks/purge.yml -e pos_instance_delete_data_confirm=99999998 >/dev/null 2>&1 || true; rm -rf "$inv"' EXIT
+trap 'ansible-playbook -i "$inv/hosts.yml" playbooks/purge.yml -e pos_instance_purge_confirm=99999998 -e pos_instance_delete_data_confirm=99999998 >/dev/null 2>&1 || true; rm -rf "$inv"' EXIT
 cat >"$inv/hosts.yml" <<YAML
 all:
   children:
