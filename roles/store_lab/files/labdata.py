@@ -4,11 +4,14 @@
 
   labdata.py generate --dir /usr2/pos --size-mb 200 [--owner pos]
   labdata.py churn --dir /usr2/pos --percent 1
+  labdata.py trim --dir /usr2/pos --size-mb 64
 
 generate fills <dir>/archive with journal files of 16 to 176 KiB (about 96 KiB on average, so
 200 MB is some 2,100 files) until the set reaches the size; it is idempotent and grows or keeps an
 existing set. churn rewrites the given share of the archive files in place (new content, same
-names), standing in for a store that keeps writing while its data is copied.
+names), standing in for a store that keeps writing while its data is copied. trim removes the
+newest archive files until the archive is no larger than the size (the tests use it to undo a
+growth they caused, so the next run starts from the set the inventory describes).
 """
 import argparse
 import os
@@ -74,6 +77,21 @@ def churn(args):
     return 0
 
 
+def trim(args):
+    target = args.size_mb * 1024 * KIB
+    existing = files(args.dir)
+    total = sum(os.path.getsize(p) for p in existing)
+    removed = 0
+    while existing and total > target:
+        path = existing.pop()
+        total -= os.path.getsize(path)
+        os.remove(path)
+        removed += 1
+    sys.stdout.write('labdata: removed %d files, %d left, %d bytes in %s/archive\n'
+                     % (removed, len(existing), total, args.dir))
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='cmd')
@@ -85,7 +103,12 @@ def main(argv=None):
     c.add_argument('--dir', required=True)
     c.add_argument('--percent', type=float, default=1.0)
     c.add_argument('--owner', default='')
+    t = sub.add_parser('trim')
+    t.add_argument('--dir', required=True)
+    t.add_argument('--size-mb', type=int, required=True)
     args = p.parse_args(argv)
+    if args.cmd == 'trim':
+        return trim(args)
     if args.cmd == 'generate':
         return generate(args)
     if args.cmd == 'churn':
