@@ -31,7 +31,9 @@ hold_dir() { echo "$(docker volume inspect -f '{{.Mountpoint}}' pos_${id}_state)
 
 fresh_store() {  # $1: size in MiB. The store back on its physical server with a new data set.
   run ansible-playbook playbooks/lab.yml -l "$store" -e store_lab_state=absent
-  run ansible-playbook playbooks/lab.yml -l "$store" -e store_lab_posserver_data_mb="$1"
+  # The role's sales rate, not the lighter one the inventory gives this store for the e2e tests.
+  run ansible-playbook playbooks/lab.yml -l "$store" -e store_lab_posserver_data_mb="$1" \
+    -e store_lab_posserver_sales_rate="$(python3 -c "import yaml; print(yaml.safe_load(open('roles/store_lab/defaults/main.yml'))['store_lab_posserver_sales_rate'])")"
   rm -f "$keys/cutover.json"
   docker rm -f "pos_$id" >/dev/null 2>&1 || true
   docker volume rm "pos_${id}_usr2_pos" >/dev/null 2>&1 || true

@@ -22,6 +22,7 @@ STATE = '/var/lib/poscloud-fleet/stores/%s/cutover.json'
 SOURCE_HOLD = '/var/lib/poscloud-fleet/lab/posserver_%s/hold/posd'
 SOURCE_MARKER = '/var/lib/poscloud/cutover-%s.json'
 LOCK = '/var/lib/poscloud-fleet/stores/%s/lock'
+DATA_MB = 64    # store_lab_posserver_data_mb of both stores in inventories/lab
 
 
 def sh(*args, **kw):
@@ -96,6 +97,17 @@ def wait_for(check, timeout=60, what='condition'):
     raise AssertionError('timed out waiting for %s' % what)
 
 
+def trim_source(store):
+    """Take the physical server's archive back to the inventory's size (a test that grew it, or a
+    run that died before undoing its growth, leaves it larger and every later copy slower)."""
+    sh('docker', 'exec', 'posserver_%s' % store, 'python3', '/usr/local/share/posserver/labdata.py', 'trim',
+       '--dir', '/usr2/pos', '--size-mb', str(DATA_MB))
+
+
+def source_files(store):
+    return int(sh('docker', 'exec', 'posserver_%s' % store, 'sh', '-c', 'find /usr2/pos -type f | wc -l').strip())
+
+
 def back_on_source(store, fresh_cloud=False):
     """Put a lab store back on its physical server before a test: no cutover state, the cloud's
     application held, the server's released and healthy. fresh_cloud also empties the cloud copy."""
@@ -119,8 +131,24 @@ def back_on_source(store, fresh_cloud=False):
 
 @pytest.fixture(scope='module')
 def lab_stores(lab):
-    rc, out = lab.playbook('playbooks/lab.yml', '-l', 'store_%s,store_%s' % (B, C))
+    # Both stores start as new ones: a physical server with a new data set and no sale yet, no cloud
+    # copy, no cutover state (as bench/cutover.sh makes a store). A lab store that has sold for hours
+    # holds a receipt file per sale, and every later copy and manifest would be slower run after run.
+    limit = 'store_%s,store_%s' % (B, C)
+    rc, out = lab.playbook('playbooks/lab.yml', '-l', limit, '-e', 'store_lab_state=absent')
     assert rc == 0, failures(out)
+    for store in (B, C):
+        subprocess.run(['docker', 'rm', '-f', 'pos_%s' % store], capture_output=True, check=False)
+        subprocess.run(['docker', 'volume', 'rm', 'pos_%s_usr2_pos' % store], capture_output=True, check=False)
+        subprocess.run(['rm', '-rf', STATE % store, LOCK % store, os.path.dirname(SOURCE_HOLD % store)], check=True)
+        vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
+                             capture_output=True, text=True, check=False).stdout.strip()
+        if vol:
+            subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=True)
+    rc, out = lab.playbook('playbooks/lab.yml', '-l', limit)
+    assert rc == 0, failures(out)
+    for store in (B, C):
+        assert source_files(store) < 2000, 'store %s did not start from a new data set' % store
     yield
     # The stores are left as pos_start.yml makes them: a store not cut over gets its cloud
     # application released and its state cleared.
@@ -196,7 +224,8 @@ def test_tunnel_drop_during_presync_fails_before_the_window_and_a_rerun_complete
     t = threading.Thread(target=drop_tunnel)
     t.start()
     try:
-        rc, out = deploy(lab, '-l', 'store_%s' % B)
+        # 2 MiB/s: the copy of the empty volume lasts long enough to be cut in the middle.
+        rc, out = deploy(lab, '-l', 'store_%s' % B, '-e', 'pos_data_bwlimit=2048')
     finally:
         t.join()
         subprocess.run(['docker', 'unpause', 'router_%s' % B], check=False)
@@ -301,6 +330,7 @@ def test_failure_in_the_window_rolls_back(lab, lab_stores, hook, reason):
         if hook == 'grow_source.yml':
             subprocess.run(['docker', 'rm', '-f', 'pos_%s' % B], capture_output=True, check=False)
             subprocess.run(['docker', 'volume', 'rm', 'pos_%s_usr2_pos' % B], capture_output=True, check=False)
+            trim_source(B)
 
 
 def test_failed_health_check_rolls_back_that_store_only(lab, lab_stores):
