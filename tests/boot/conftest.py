@@ -14,6 +14,8 @@ BIN = os.path.join(ROOT, '.venv', 'bin')
 LAB = os.path.join(ROOT, 'inventories', 'lab')
 KEY = os.path.join(ROOT, '.state', 'lab', 'id_ed25519')
 PORTS = {'machine01': 2221, 'machine02': 2222}
+# What the lab's build server serves each machine over TFTP (boot_lab_dir of the boot_lab role).
+TFTP = '/var/lib/poscloud-fleet/boot-lab/tftp'
 OLD = 'linux-image-6.1.0-50-cloud-amd64'
 NEW = 'linux-image-6.1.0-56-cloud-amd64'
 
