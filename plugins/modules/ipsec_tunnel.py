@@ -452,13 +452,12 @@ import glob
 import os
 import shutil
 import socket
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     COMMAND_TIMEOUT,
     REDACTED,
@@ -751,25 +750,11 @@ class Tunnel(object):
             self.lock_fd = None
 
     def write_file(self, path, content, mode):
-        directory = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+        # the file has exactly its mode from its first moment: a secrets file is never readable by
+        # others, not even while it is written
         try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, 'w') as f:
-                f.write(content)
-            if os.path.exists(path) and file_mode(path) != mode:
-                # atomic_move copies the old file's mode onto the new one; fix it first so that a
-                # secrets file is never readable by others, not even for a moment.
-                os.chmod(path, mode)
-            old_umask = os.umask(0o077 if mode == SECRETS_MODE else 0o022)
-            try:
-                self.module.atomic_move(tmp, path)
-            finally:
-                os.umask(old_umask)
-            os.chmod(path, mode)
-        except Exception as e:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            atomic_write(self.module, path, content, mode)
+        except (IOError, OSError, ValueError) as e:
             self.fail('cannot write %s: %s' % (path, to_native(e)))
 
     def remove_file(self, path):

@@ -76,3 +76,14 @@ def test_a_dest_that_holds_other_bytes_is_replaced(run, tmp_path):
 def test_expect_digest_must_be_a_digest(run, digest):
     out = run(expect_digest=digest)
     assert out.kind == 'fail' and out.result['msg'].startswith('expect_digest: ')
+
+
+@pytest.mark.parametrize('old, new', [(0o644, '0600'), (0o600, '0640')])
+def test_an_up_to_date_manifest_gets_the_mode_asked_for(run, tmp_path, old, new):
+    dest = tmp_path / 'manifest.jsonl'
+    assert run(dest=str(dest), mode='0644').kind == 'exit'
+    os.chmod(str(dest), old)
+    out = run(dest=str(dest), mode=new)
+    assert out.kind == 'exit' and out.result['changed']
+    assert os.stat(str(dest)).st_mode & 0o7777 == int(new, 8)
+    assert run(dest=str(dest), mode=new).result['changed'] is False

@@ -227,6 +227,46 @@ def test_missing_grubenv_is_created_like_grub_editenv_create(boot, host):
     assert oct(os.stat(str(boot / 'grubenv')).st_mode & 0o777) == '0o644'
 
 
+@pytest.mark.parametrize('writer', ['never', 'always'])
+def test_a_symlinked_grubenv_is_written_at_its_target_and_stays_a_link(boot, host, grub_editenv, writer):
+    # CentOS 7's EFI layout: /boot/grub2/grubenv -> ../efi/EFI/centos/grubenv
+    efi = boot / 'efi' / 'EFI' / 'centos'
+    efi.mkdir(parents=True)
+    os.rename(str(boot / 'grubenv'), str(efi / 'grubenv'))
+    os.chmod(str(efi / 'grubenv'), 0o700)
+    os.symlink('efi/EFI/centos/grubenv', str(boot / 'grubenv'))
+    kind, result = run(boot, target=T26, use_grub_editenv=writer)
+    assert kind == 'exit' and result['changed']
+    assert os.path.islink(str(boot / 'grubenv'))
+    assert dict(grub.EnvBlock.parse((efi / 'grubenv').read_bytes()).variables()) == {
+        'saved_entry': K25, 'next_entry': K26}
+    assert os.stat(str(efi / 'grubenv')).st_mode & 0o7777 == 0o700
+    assert sorted(os.listdir(str(efi))) == ['grubenv']
+    assert sorted(os.listdir(str(boot))) == ['efi', 'grub.cfg', 'grubenv']
+
+
+def test_a_grubenv_linked_into_a_missing_folder_is_refused(boot, host):
+    os.unlink(str(boot / 'grubenv'))
+    os.symlink('efi/EFI/centos/grubenv', str(boot / 'grubenv'))
+    kind, result = run(boot, target=T26)
+    assert kind == 'fail' and result['msg'] == 'folder %s of grubenv does not exist' % (boot / 'efi' / 'EFI' / 'centos')
+    assert not (boot / 'efi').exists()
+
+
+def test_a_write_that_fails_names_the_file_and_leaves_it_as_it_was(boot, host, monkeypatch):
+    before = (boot / 'grubenv').read_bytes()
+
+    def rename(src, dst):
+        raise OSError(30, 'Read-only file system')
+    monkeypatch.setattr(os, 'rename', rename)
+    kind, result = run(boot, target=T26)
+    monkeypatch.undo()
+    assert kind == 'fail'
+    assert result['msg'].startswith('cannot write %s: ' % (boot / 'grubenv')) and 'Read-only' in result['msg']
+    assert (boot / 'grubenv').read_bytes() == before
+    assert sorted(os.listdir(str(boot))) == ['grub.cfg', 'grubenv']
+
+
 def test_corrupt_and_full_blocks_are_not_touched(boot, host):
     short = b'# GRUB Environment Block\nsaved_entry=x\n' + b'#' * 100
     (boot / 'grubenv').write_bytes(short)

@@ -15,6 +15,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.poscloud.fleet.plugins.module_utils import fileops
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_vici_pretty
 from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
 
@@ -609,19 +610,39 @@ def test_failed_load_restores_the_previous_files(daemon):
 
 def test_new_secrets_file_is_never_world_readable(daemon, monkeypatch):
     seen = []
-    real_move = ipsec_tunnel.AnsibleModule.atomic_move
+    real_rename = os.rename
 
-    def spy(self, src, dest, *a, **kw):
+    def spy(src, dest):
         seen.append((dest, stat.S_IMODE(os.stat(src).st_mode)))
-        real_move(self, src, dest, *a, **kw)
+        real_rename(src, dest)
         seen.append((dest, stat.S_IMODE(os.stat(dest).st_mode)))
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'atomic_move', spy)
+    monkeypatch.setattr(fileops.os, 'rename', spy)
     old = os.umask(0o022)
     try:
         run(daemon)
     finally:
         os.umask(old)
     assert [m for d, m in seen if d.endswith('.secrets.conf')] == [0o600, 0o600]
+
+
+def test_a_secrets_file_that_others_could_read_is_rewritten_0600(daemon):
+    run(daemon)
+    os.chmod(secrets_file(daemon), 0o644)
+    out = run(daemon)
+    assert out.kind == 'exit' and out.result['changed']
+    assert stat.S_IMODE(os.stat(secrets_file(daemon)).st_mode) == 0o600
+
+
+def test_a_symlinked_secrets_file_is_written_at_its_target(daemon, tmp_path):
+    target = tmp_path / 'vault' / 'store-0042.secrets.conf'
+    target.parent.mkdir()
+    target.write_text('# old\n')
+    os.symlink(str(target), secrets_file(daemon))
+    out = run(daemon)
+    assert out.kind == 'exit'
+    assert os.path.islink(secrets_file(daemon))
+    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
+    assert 'secrets {' in target.read_text() and 'store-0042.example.com' in target.read_text()
 
 
 def test_swanctl_conf_is_created_when_missing(daemon):
