@@ -87,6 +87,7 @@ class Daemon(object):
         self.initiate_answer = None
         self.load_conns_answer = None
         self.on_load = None
+        self.override = None
 
     # -- helpers
     def ops(self):
@@ -174,6 +175,10 @@ class Daemon(object):
             return 1, '', ("plugin 'ldap': failed to load - ldap_plugin_create not found\n"
                            "connecting to 'unix:///var/run/charon.vici' failed: No such file or directory\n"
                            "Error: connecting to 'default' URI failed: No such file or directory\n")
+        if self.override is not None:
+            answer = self.override(args)
+            if answer is not None:
+                return answer
         op = args[0]
         if op == '--list-conns':
             return 0, self.render_conns(), "plugin 'ldap': failed to load\n"
@@ -317,7 +322,7 @@ def test_first_run_writes_loads_and_initiates_then_second_run_does_nothing(daemo
     assert again.result['actions'] == []
     assert writes(daemon) == []
     assert daemon.sas == sas_before
-    assert not [f for f in os.listdir(os.path.join(daemon.dir, 'conf.d')) if f.endswith('.tmp')]
+    assert not [f for f in os.listdir(os.path.join(daemon.dir, 'conf.d')) if f.startswith('.')]
 
 
 def test_unchanged_files_but_connection_not_loaded_is_reloaded(daemon):
@@ -581,6 +586,79 @@ def test_unreachable_daemon_fails_after_validation(daemon):
     assert not os.path.exists(conf_file(daemon))
     bad = run(daemon, psk='short')
     assert bad.result['msg'].startswith('invalid tunnel')
+
+
+# -- a swanctl query that fails or answers what cannot be read ends the task with a message ---------------
+
+GONE = (1, '', "plugin 'ldap': failed to load\n"
+               "connecting to 'unix:///var/run/charon.vici' failed: Connection refused\n"
+               "Error: connecting to 'default' URI failed: Connection refused\n")
+
+
+def fail_nth(daemon, op, n, answer=GONE):
+    """From the n-th call (1-based, counted from now) of ``op`` on, swanctl answers ``answer``."""
+    seen = []
+
+    def override(args):
+        if args[0] == op:
+            seen.append(args)
+            if len(seen) >= n:
+                return answer
+        return None
+    daemon.override = override
+
+
+def assert_clear_failure(out, command):
+    assert out.kind == 'fail', out.result
+    msg = out.result['msg']
+    assert command + ' failed (rc=1): ' in msg
+    assert "Error: connecting to 'default' URI failed: Connection refused" in msg
+    assert 'plugin' not in msg and 'connecting to \'unix' not in msg
+    assert 'swanctl --stats' in msg and 'run the task again' in msg
+
+
+def test_sas_that_cannot_be_listed_after_a_load_fail_clearly(daemon):
+    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before the load
+    out = run(daemon)
+    assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
+    assert out.result['changed'] is True and 'load-conns' in out.result['actions']
+    assert 'store-0042' in daemon.loaded
+
+
+@pytest.mark.parametrize('state', ['started', 'stopped'])
+def test_sas_that_cannot_be_listed_for_started_or_stopped_fail_clearly(daemon, state):
+    run(daemon)
+    daemon.add_sa('store-0042')
+    daemon.calls = []
+    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before anything else
+    out = run(daemon, state=state)
+    assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
+    assert out.result['changed'] is False
+    assert writes(daemon) == []
+
+
+def test_connections_that_cannot_be_listed_after_absent_unloads_fail_clearly(daemon):
+    run(daemon)
+    fail_nth(daemon, '--list-conns', 2)  # the first lists them before the files are removed
+    out = run(daemon, state='absent')
+    assert_clear_failure(out, 'swanctl --list-conns --pretty')
+    assert out.result['changed'] is True
+    assert not os.path.exists(conf_file(daemon)) and 'store-0042' not in daemon.loaded
+
+
+@pytest.mark.parametrize('op, garbage', [
+    ('--list-sas', 'list-sa event {\n  store-0042 {\n    child-sas = broken\n  }\n}\n'),
+    ('--list-sas', 'list-sa event {\n  store-0042 {\n    established = 99999999999999999\n  }\n}\n'),
+    ('--list-conns', 'list-conn event {\n  store-0042 {\n    children = none\n  }\n}\n'),
+])
+def test_output_that_cannot_be_read_fails_naming_the_command(daemon, op, garbage):
+    fail_nth(daemon, op, 1, answer=(0, garbage, ''))
+    out = run(daemon, state='started')
+    assert out.kind == 'fail', out.result
+    msg = out.result['msg']
+    assert 'swanctl %s --pretty' % op in msg and 'printed output that cannot be read' in msg
+    assert 'vici_uri' in msg
+    assert not os.path.exists(conf_file(daemon)) and writes(daemon) == []
 
 
 def test_syntax_error_elsewhere_stops_before_anything_is_written(daemon):
