@@ -4,8 +4,6 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.poscloud.fleet.plugins.modules import data_manifest
 
 
@@ -18,17 +16,10 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def run(module_exit, root):
-    def run_module(check_mode=False, **args):
-        params = dict(paths=['/usr2/pos'], root=str(root))
-        params.update(args)
-        if check_mode:
-            params['_ansible_check_mode'] = True
-        with patch_module_args(params):
-            with pytest.raises(module_exit) as e:
-                data_manifest.main()
-        return e.value
-    return run_module
+def run(run_module, root):
+    def run_data_manifest(check_mode=False, **args):
+        return run_module(data_manifest.main, dict(dict(paths=['/usr2/pos'], root=str(root)), **args), check_mode)
+    return run_data_manifest
 
 
 @pytest.mark.parametrize('check_mode', [True, False])

@@ -5,10 +5,9 @@ import shutil
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.poscloud.fleet.plugins.module_utils import grub
 from ansible_collections.poscloud.fleet.plugins.modules import grub_boot_target
+from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures')
 UUID = '5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58'
@@ -34,13 +33,6 @@ LVM = {
                                                          'type': 'part', 'fstype': 'LVM2_member'}]}]}),
 }
 BTRFS = {'findmnt': 'SOURCE="/dev/vda2[/@rootfs]" FSTYPE="btrfs" TARGET="/"\n', 'lsblk': PLAIN['lsblk']}
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
 
 
 class Host(object):
@@ -70,19 +62,11 @@ def host(monkeypatch):
             return '/usr/bin/' + name
         return real_bin(self, name, *args, **kwargs)
 
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        raise Exit('fail', kw)
-
     def warn(self, msg):
         state.warnings.append(msg)
 
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'get_bin_path', get_bin_path)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'warn', warn)
     return state
 
@@ -100,14 +84,8 @@ def boot(tmp_path):
 def run(boot, check_mode=False, diff=False, **args):
     params = dict(grubenv=str(boot / 'grubenv'), grub_cfg=str(boot / 'grub.cfg'), use_grub_editenv='never')
     params.update(args)
-    if check_mode:
-        params['_ansible_check_mode'] = True
-    if diff:
-        params['_ansible_diff'] = True
-    with patch_module_args(params):
-        with pytest.raises(Exit) as e:
-            grub_boot_target.main()
-    return e.value.kind, e.value.result
+    out = run_module(grub_boot_target.main, params, check_mode, diff)
+    return out.kind, out.result
 
 
 def env(boot):

@@ -13,11 +13,10 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.poscloud.fleet.plugins.module_utils import fileops
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_vici_pretty
 from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
+from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures', 'swanctl')
 PSK = 'Unit-test "key" \\ with #chars 0123456789'
@@ -27,26 +26,6 @@ OTHER_PSK = 'another-unit-test-key-0123456789'
 def fixture(name):
     with open(os.path.join(FIXTURES, name)) as f:
         return f.read()
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def capture(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        kw['failed'] = True
-        raise Exit('fail', kw)
-    for mod in (ipsec_tunnel, ipsec_tunnel_info):
-        monkeypatch.setattr(mod.AnsibleModule, 'exit_json', exit_json)
-        monkeypatch.setattr(mod.AnsibleModule, 'fail_json', fail_json)
 
 
 class Clock(object):
@@ -248,14 +227,7 @@ def params(daemon, **kw):
 
 def run(daemon, check_mode=False, diff=False, module=ipsec_tunnel, **kw):
     p = params(daemon, **kw) if module is ipsec_tunnel else dict(kw, swanctl_path='/usr/sbin/swanctl')
-    if check_mode:
-        p['_ansible_check_mode'] = True
-    if diff:
-        p['_ansible_diff'] = True
-    with patch_module_args(p):
-        with pytest.raises(Exit) as e:
-            module.main()
-    return e.value
+    return run_module(module.main, p, check_mode, diff)
 
 
 def conf_file(daemon, name='store-0042'):
