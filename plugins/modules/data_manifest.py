@@ -24,6 +24,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -31,9 +32,6 @@ attributes:
     details: In check mode the manifest is made and checked but not written.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-    support: full
 options:
   paths:
     description:

@@ -30,6 +30,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
@@ -41,8 +42,6 @@ attributes:
     support: full
     details: Shows the repository's tags before and after.
   platform:
-    platforms: posix
-    support: full
     details: Detecting an unchanged container reads its overlay2 writable layer, so the module must
       run on the Docker host as root; elsewhere it falls back to C(docker diff), which cannot see a
       file written again after an earlier snapshot.

@@ -36,6 +36,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -45,8 +46,6 @@ attributes:
     support: full
     details: Shows both files before and after; the secret is shown as C(<redacted>) (C(<redacted, changed>) when the key changes).
   platform:
-    platforms: posix
-    support: full
     details:
       - Needs strongSwan's C(swanctl) and a running charon with the vici plugin on the target; run as root.
       - Tested with strongSwan 5.9.8 (Debian 12, C(charon-systemd)) using the userspace C(kernel-libipsec) data path.
