@@ -24,6 +24,8 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+
 STORE_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 OWNER_FILE = 'owner.json'
 OWNER_KEYS = ('run_id', 'controller', 'pid', 'pid_start', 'user', 'operation', 'started')
@@ -55,17 +57,7 @@ def read_owner(path):
 
 
 def _write_json(folder, data):
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.owner-')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, os.path.join(folder, OWNER_FILE))
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(None, os.path.join(folder, OWNER_FILE), json.dumps(data, sort_keys=True), 0o600)
 
 
 def acquire(path, owner, takeover_of=None, check_mode=False):

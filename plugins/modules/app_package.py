@@ -22,6 +22,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -30,9 +31,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the checksum before and after.
-  platform:
-    platforms: posix
-    support: full
 options:
   src:
     description: Folder whose files are packed. Hidden files and C(__pycache__) folders are left out.

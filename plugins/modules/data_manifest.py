@@ -24,6 +24,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -31,9 +32,6 @@ attributes:
     details: In check mode the manifest is made and checked but not written.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-    support: full
 options:
   paths:
     description:
@@ -60,12 +58,14 @@ options:
     default: []
   dest:
     description:
-      - Write the manifest (one JSON object per line, in path order) to this file, atomically.
+      - Write the manifest (one JSON object per line, in path order) to this file, atomically. When
+        it is a symlink, its target is written and the link stays.
     type: path
   mode:
     description:
       - Permissions of I(dest), as an octal string (V('0640')) or a number in 0..0o7777.
       - Checked in check mode too; anything else (V(rw-r-----), V('0999'), V(-1)) is refused.
+      - An up-to-date I(dest) with other permissions is given these (a change).
     type: raw
     default: '0640'
   expect_digest:
@@ -160,6 +160,7 @@ manifest:
 import json
 import os
 import re
+import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -255,9 +256,10 @@ def main():
         try:
             with open(p['dest'], 'rb') as f:
                 current = f.read()
+            current_mode = stat.S_IMODE(os.stat(p['dest']).st_mode)
         except (IOError, OSError):
-            current = None
-        if current != text.encode('utf-8'):
+            current, current_mode = None, None
+        if current != text.encode('utf-8') or current_mode != dest_mode:
             result['changed'] = True
             if not module.check_mode:
                 atomic_write(module, p['dest'], text, dest_mode)

@@ -415,12 +415,11 @@ msg:
 
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options, write_target
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub import (
     ENVBLK_SIZE,
     NEXT_ENTRY,
@@ -612,20 +611,12 @@ class GrubBootTarget(object):
             self.fail('use_grub_editenv=always but neither grub-editenv nor grub2-editenv is installed')
         return None
 
-    def _fsync_dir(self, directory):
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
     def write(self, original, changes, new_block, data):
-        directory = os.path.dirname(os.path.abspath(self.path))
+        try:
+            target = write_target(self.path)
+        except ValueError as e:
+            self.fail('grubenv: %s' % to_native(e))
+        directory = os.path.dirname(target)
         if not os.path.isdir(directory):
             self.fail('folder %s of grubenv does not exist' % directory)
         binary = self.editenv_binary()
@@ -634,12 +625,16 @@ class GrubBootTarget(object):
             if self.p['use_grub_editenv'] == 'auto':
                 self.module.warn('%s holds duplicate variables; using the built-in writer to clean them up' % self.path)
                 binary = None
-        creating = not os.path.exists(self.path)
-        fd, tmp = tempfile.mkstemp(prefix='.grubenv.', dir=directory)
+        # a symlinked grubenv (the EFI layout of some distributions) is written at its target; a new
+        # file gets 0644 as from grub-editenv create, an existing one keeps its mode and owner
         try:
+            self._write_block(target, binary, original, changes, new_block, data)
+        except (IOError, OSError) as e:
+            self.fail('cannot write %s: %s; it is left as it was' % (target, to_native(e)))
+
+    def _write_block(self, target, binary, original, changes, new_block, data):
+        with atomic_file(target, mode=None, module=self.module, prefix='.grubenv.') as tmp:
             if binary:
-                os.close(fd)
-                fd = None
                 if original is None:
                     os.unlink(tmp)
                     self._editenv(binary, [tmp, 'create'])
@@ -662,25 +657,11 @@ class GrubBootTarget(object):
                               expected=dict(new_block.variables()), got=dict(got))
                 if written != data:
                     self.module.warn('%s laid the block out differently from the built-in writer; its version is used' % binary)
-                with open(tmp, 'rb+') as f:
-                    os.fsync(f.fileno())
                 self.result['writer'] = 'grub-editenv'
             else:
-                with os.fdopen(fd, 'wb') as f:
-                    fd = None
+                with open(tmp, 'wb') as f:
                     f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
                 self.result['writer'] = 'builtin'
-            if creating:
-                os.chmod(tmp, 0o644)
-            self.module.atomic_move(tmp, self.path)
-            self._fsync_dir(directory)
-        finally:
-            if fd is not None:
-                os.close(fd)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     def _editenv(self, binary, args):
         rc, out, err = self.module.run_command([binary] + args)

@@ -23,6 +23,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
@@ -32,9 +33,6 @@ attributes:
   diff_mode:
     support: full
     details: Lists the references before and after.
-  platform:
-    platforms: posix
-    support: full
 options:
   images:
     description:

@@ -30,6 +30,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
@@ -41,8 +42,6 @@ attributes:
     support: full
     details: Shows the repository's tags before and after.
   platform:
-    platforms: posix
-    support: full
     details: Detecting an unchanged container reads its overlay2 writable layer, so the module must
       run on the Docker host as root; elsewhere it falls back to C(docker diff), which cannot see a
       file written again after an earlier snapshot.
@@ -211,14 +210,13 @@ sha256:
 import hashlib
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec, label_change
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX, MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     SnapshotError,
@@ -395,20 +393,9 @@ class Snapshots(object):
         if self.module.check_mode:
             self.result['msg'] = 'would export %s to %s' % (p['image'], path)
             return
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            os.makedirs(folder)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.export-')
-        os.close(fd)
-        try:
+        with atomic_file(path, 0o640, module=self.module, prefix='.export-') as tmp:
             self.docker.run(['image', 'save', '--output', tmp, p['image']], long_call=True)
             digest = file_sha256(tmp)
-            os.chmod(tmp, 0o640)
-            self.module.atomic_move(tmp, path)
-        except Exception:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
         atomic_write(self.module, sum_path, '%s  %s\n' % (digest, os.path.basename(path)))
         meta = {'image_id': image['Id'], 'tags': image.get('RepoTags') or [], 'sha256': digest}
         atomic_write(self.module, meta_path, json.dumps(meta, indent=2, sort_keys=True) + '\n')

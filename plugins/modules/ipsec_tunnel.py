@@ -36,6 +36,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -45,8 +46,6 @@ attributes:
     support: full
     details: Shows both files before and after; the secret is shown as C(<redacted>) (C(<redacted, changed>) when the key changes).
   platform:
-    platforms: posix
-    support: full
     details:
       - Needs strongSwan's C(swanctl) and a running charon with the vici plugin on the target; run as root.
       - Tested with strongSwan 5.9.8 (Debian 12, C(charon-systemd)) using the userspace C(kernel-libipsec) data path.
@@ -452,13 +451,12 @@ import glob
 import os
 import shutil
 import socket
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     COMMAND_TIMEOUT,
     REDACTED,
@@ -506,6 +504,11 @@ class DaemonError(Exception):
     pass
 
 
+# what to do when a swanctl query fails after the module has started to act
+QUERY_FIX = ('check that charon runs and answers on vici_uri (swanctl --stats), then run the task again: '
+             'it carries on from what is in place')
+
+
 def clean_output(text):
     """swanctl's output without the plugin loader's noise."""
     return '\n'.join(line for line in (text or '').splitlines()
@@ -543,21 +546,29 @@ class Swanctl(object):
             raise DaemonError(msg)
         return rc, out or '', err or ''
 
-    def query(self, *args):
+    def query(self, parse, *args):
+        """``parse`` of what ``swanctl args`` prints. DaemonError naming the command when it fails (with
+        its rc and the last line it printed on stderr) or prints what ``parse`` cannot read."""
         rc, out, err = self.run(*args)
+        command = ' '.join(['swanctl'] + list(args))
         if rc != 0:
-            raise DaemonError('%s failed (rc=%d): %s' % (' '.join(['swanctl'] + list(args)), rc,
-                                                         clean_output(err) or clean_output(out)))
-        return out
+            lines = (clean_output(err) or clean_output(out)).splitlines()
+            raise DaemonError('%s failed (rc=%d): %s' % (command, rc, lines[-1] if lines else 'no output'))
+        try:
+            return parse(out)
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError, OSError) as e:
+            lines = clean_output(out).splitlines()
+            raise DaemonError('%s printed output that cannot be read (%s; last line: %s): is swanctl_path '
+                              "strongSwan's swanctl" % (command, to_native(e), lines[-1] if lines else 'none'))
 
     def list_conns(self):
-        return parse_list_conns(self.query('--list-conns', '--pretty'))
+        return self.query(parse_list_conns, '--list-conns', '--pretty')
 
     def list_sas(self, name=None):
         args = ['--list-sas', '--pretty', '--noblock']
         if name:
             args += ['--ike', name]
-        return parse_list_sas(self.query(*args), now=time.time())
+        return self.query(lambda out: parse_list_sas(out, now=time.time()), *args)
 
     def load(self, what):
         args = ['--load-%s' % what, '--file', os.path.join(self.swanctl_dir, 'swanctl.conf')]
@@ -712,6 +723,20 @@ class Tunnel(object):
         self.unlock()
         self.module.exit_json(**self.scrub(self.result))
 
+    def list_sas(self):
+        """The IKE SAs of this tunnel; a failing query fails the task with the fix."""
+        try:
+            return self.swanctl.list_sas(self.name)
+        except DaemonError as e:
+            self.fail('cannot read the SAs of tunnel %s: %s; %s' % (self.name, to_native(e), QUERY_FIX))
+
+    def list_conns(self):
+        """The loaded connections; a failing query fails the task with the fix."""
+        try:
+            return self.swanctl.list_conns()
+        except DaemonError as e:
+            self.fail('cannot read the loaded connections: %s; %s' % (to_native(e), QUERY_FIX))
+
     def act(self, what):
         self.actions.append(what)
         self.result['changed'] = True
@@ -751,25 +776,11 @@ class Tunnel(object):
             self.lock_fd = None
 
     def write_file(self, path, content, mode):
-        directory = os.path.dirname(path)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
+        # the file has exactly its mode from its first moment: a secrets file is never readable by
+        # others, not even while it is written
         try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, 'w') as f:
-                f.write(content)
-            if os.path.exists(path) and file_mode(path) != mode:
-                # atomic_move copies the old file's mode onto the new one; fix it first so that a
-                # secrets file is never readable by others, not even for a moment.
-                os.chmod(path, mode)
-            old_umask = os.umask(0o077 if mode == SECRETS_MODE else 0o022)
-            try:
-                self.module.atomic_move(tmp, path)
-            finally:
-                os.umask(old_umask)
-            os.chmod(path, mode)
-        except Exception as e:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            atomic_write(self.module, path, content, mode)
+        except (IOError, OSError, ValueError) as e:
             self.fail('cannot write %s: %s' % (path, to_native(e)))
 
     def remove_file(self, path):
@@ -948,12 +959,7 @@ class Tunnel(object):
             self.result['drift'] = drift
         need_load = bool(files) or bool(drift)
 
-        sas_before = []
-        if daemon_ok:
-            try:
-                sas_before = self.swanctl.list_sas(self.name)
-            except DaemonError as e:
-                self.fail(to_native(e))
+        sas_before = self.list_sas() if daemon_ok else []
 
         if need_load:
             self.check_tree()
@@ -984,7 +990,7 @@ class Tunnel(object):
         conf_changed = any(path == self.conf_path for path, _content, _mode in files)
         if conf_changed and not self.module.check_mode:
             before_ids = set(sa['uniqueid'] for sa in sas_before)
-            kept = [sa for sa in self.swanctl.list_sas(self.name) if sa['uniqueid'] in before_ids]
+            kept = [sa for sa in self.list_sas() if sa['uniqueid'] in before_ids]
         elif conf_changed:
             kept = sas_before
         if kept and state == 'started' and self.p['restart_on_change']:
@@ -997,7 +1003,7 @@ class Tunnel(object):
                              're-established (state=stopped then started, or restart_on_change with state=started)'
                              % self.name)
         if state == 'started':
-            sas = sas_before if self.module.check_mode else self.swanctl.list_sas(self.name)
+            sas = sas_before if self.module.check_mode else self.list_sas()
             if child_installed(sas, self.name):
                 return
             if busy(sas):
@@ -1011,7 +1017,7 @@ class Tunnel(object):
                 return
             self.initiate()
         elif state == 'stopped':
-            sas = sas_before if self.module.check_mode else self.swanctl.list_sas(self.name)
+            sas = sas_before if self.module.check_mode else self.list_sas()
             if sas:
                 self.terminate()
         elif state == 'present' and self.p['wait'] and not self.module.check_mode:
@@ -1076,7 +1082,7 @@ class Tunnel(object):
         except DaemonError as e:
             if tap:
                 tap.stop()
-            self.fail(to_native(e))
+            self.fail('cannot read the SAs of tunnel %s: %s; %s' % (self.name, to_native(e), QUERY_FIX))
         log = self.file_log_lines()
         if tap:
             log = filter_log_events(tap.stop(), self.name, self.spec['remote_addrs'])
@@ -1124,7 +1130,7 @@ class Tunnel(object):
                 if conf_old is None and secrets_old is None:
                     self.result['changed'] = True
                 self.load()
-                if self.name in self.swanctl.list_conns():
+                if self.name in self.list_conns():
                     self.module.warn('connection %s is still loaded after --load-conns: it is defined in another '
                                      'file under %s' % (self.name, self.dir))
         if daemon_ok and sas:

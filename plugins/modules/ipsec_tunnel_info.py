@@ -22,16 +22,11 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
+  - poscloud.fleet.attributes.info_module
   - ansible.builtin.action_common_attributes
 attributes:
-  check_mode:
-    support: full
-    details: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
   platform:
-    platforms: posix
-    support: full
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.
 options:
   name:

@@ -22,16 +22,12 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
+  - poscloud.fleet.attributes.info_module
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    support: full
     details: The module only validates.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    support: full
 options:
   profile:
     description: The profile, as loaded from its vars file.

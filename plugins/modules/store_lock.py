@@ -29,6 +29,7 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
@@ -44,9 +45,6 @@ attributes:
     details: Takes nothing; fails the same way when another run holds the lock.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
-    support: full
 options:
   store:
     description:

@@ -22,17 +22,10 @@ description:
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
+  - poscloud.fleet.attributes
+  - poscloud.fleet.attributes.info_module
   - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    support: full
 options:
   store:
     description: The store id.

@@ -1,4 +1,5 @@
-"""Make the checkout importable as ansible_collections.poscloud.fleet for the unit tests."""
+"""Make the checkout importable as ansible_collections.poscloud.fleet for the unit tests, and offer the
+module harness (tests/unit/harness.py) as fixtures."""
 import os
 import shutil
 import sys
@@ -22,3 +23,18 @@ def grub_editenv():
     if path is None:
         pytest.fail('grub-editenv is missing: run `make setup` (it installs the Debian package grub-common)')
     return path
+
+
+from ansible_collections.poscloud.fleet.tests.unit import harness  # noqa: E402  (needs the path above)
+
+
+@pytest.fixture
+def module_exit(monkeypatch):
+    """exit_json and fail_json of every module raise harness.ModuleExit for the test; returns the class."""
+    return harness.patch_exits(monkeypatch)
+
+
+@pytest.fixture
+def run_module():
+    """harness.run_module: run a module's main() with parameters, returns the ModuleExit it ended with."""
+    return harness.run_module

@@ -1,10 +1,11 @@
-"""data_manifest: the mode of the manifest file and the expected manifest are checked before use."""
+"""data_manifest: the manifest of a small tree, its stable digest, the checks against another copy, and the
+mode of the manifest file; the mode and the expected manifest are checked before use."""
+import hashlib
 import json
 import os
+import re
 
 import pytest
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.poscloud.fleet.plugins.modules import data_manifest
 
@@ -18,17 +19,10 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def run(module_exit, root):
-    def run_module(check_mode=False, **args):
-        params = dict(paths=['/usr2/pos'], root=str(root))
-        params.update(args)
-        if check_mode:
-            params['_ansible_check_mode'] = True
-        with patch_module_args(params):
-            with pytest.raises(module_exit) as e:
-                data_manifest.main()
-        return e.value
-    return run_module
+def run(run_module, root):
+    def run_data_manifest(check_mode=False, **args):
+        return run_module(data_manifest.main, dict(dict(paths=['/usr2/pos'], root=str(root)), **args), check_mode)
+    return run_data_manifest
 
 
 @pytest.mark.parametrize('check_mode', [True, False])
@@ -76,3 +70,109 @@ def test_a_dest_that_holds_other_bytes_is_replaced(run, tmp_path):
 def test_expect_digest_must_be_a_digest(run, digest):
     out = run(expect_digest=digest)
     assert out.kind == 'fail' and out.result['msg'].startswith('expect_digest: ')
+
+
+@pytest.mark.parametrize('old, new', [(0o644, '0600'), (0o600, '0640')])
+def test_an_up_to_date_manifest_gets_the_mode_asked_for(run, tmp_path, old, new):
+    dest = tmp_path / 'manifest.jsonl'
+    assert run(dest=str(dest), mode='0644').kind == 'exit'
+    os.chmod(str(dest), old)
+    out = run(dest=str(dest), mode=new)
+    assert out.kind == 'exit' and out.result['changed']
+    assert os.stat(str(dest)).st_mode & 0o7777 == int(new, 8)
+    assert run(dest=str(dest), mode=new).result['changed'] is False
+
+
+# -- a small tree ---------------------------------------------------------------------------------
+
+def small_tree(base):
+    """/usr2/pos with a folder, two files, a link and a file left out by exclude."""
+    data = base / 'usr2' / 'pos'
+    (data / 'db').mkdir(parents=True)
+    (data / 'db' / 'pos.db').write_bytes(b'tables\n')
+    (data / 'config.ini').write_text('[store]\nid = 12345678\n')
+    (data / 'scratch.tmp').write_text('left out\n')
+    os.symlink('db/pos.db', str(data / 'current.db'))
+    for path, mode in ((data, 0o755), (data / 'db', 0o750), (data / 'db' / 'pos.db', 0o640),
+                       (data / 'config.ini', 0o644)):
+        os.chmod(str(path), mode)
+    return base
+
+
+def test_a_small_tree_gives_its_entries_in_path_order(run, tmp_path):
+    root = small_tree(tmp_path / 'a')
+    out = run(root=str(root), exclude=['*.tmp'], return_entries=True)
+    assert out.kind == 'exit' and out.result['changed'] is False
+    entries = out.result['manifest']
+    assert [(e['path'], e['type'], e['mode']) for e in entries] == [
+        ('/usr2/pos', 'dir', '0755'),
+        ('/usr2/pos/config.ini', 'file', '0644'),
+        ('/usr2/pos/current.db', 'link', '0000'),
+        ('/usr2/pos/db', 'dir', '0750'),
+        ('/usr2/pos/db/pos.db', 'file', '0640'),
+    ]
+    db = entries[4]
+    assert db['size'] == 7 and db['sha256'] == hashlib.sha256(b'tables\n').hexdigest()
+    assert entries[2]['sha256'] == hashlib.sha256(b'db/pos.db').hexdigest()
+    assert (out.result['entries'], out.result['files'], out.result['bytes']) == (5, 2, 7 + len('[store]\nid = 12345678\n'))
+
+
+def test_the_digest_is_stable_and_follows_the_data_not_the_times(run, tmp_path):
+    a = small_tree(tmp_path / 'a')
+    first = run(root=str(a), exclude=['*.tmp']).result['digest']
+    assert re.match(r'[0-9a-f]{64}\Z', first)
+    assert run(root=str(a), exclude=['*.tmp']).result['digest'] == first
+    b = small_tree(tmp_path / 'b')  # a copy made later: other inodes and times, same data
+    os.utime(str(b / 'usr2' / 'pos' / 'db' / 'pos.db'), (1, 1))
+    assert run(root=str(b), exclude=['*.tmp']).result['digest'] == first
+    assert run(root=str(b)).result['digest'] != first  # scratch.tmp now counts
+    (b / 'usr2' / 'pos' / 'db' / 'pos.db').write_bytes(b'tables!\n')
+    assert run(root=str(b), exclude=['*.tmp']).result['digest'] != first
+    os.chmod(str(a / 'usr2' / 'pos' / 'config.ini'), 0o600)
+    assert run(root=str(a), exclude=['*.tmp']).result['digest'] != first
+
+
+def test_expect_digest_and_expect_file_check_another_copy(run, tmp_path):
+    a = small_tree(tmp_path / 'a')
+    made = run(root=str(a), exclude=['*.tmp'], dest=str(tmp_path / 'manifest.jsonl'))
+    assert made.kind == 'exit' and made.result['changed'] is True
+    b = small_tree(tmp_path / 'b')
+    same = run(root=str(b), exclude=['*.tmp'], expect_file=str(tmp_path / 'manifest.jsonl'),
+               expect_digest=made.result['digest'])
+    assert same.kind == 'exit' and same.result['differences'] == []
+    (b / 'usr2' / 'pos' / 'config.ini').write_text('[store]\nid = 87654321\n')
+    os.remove(str(b / 'usr2' / 'pos' / 'current.db'))
+    differs = run(root=str(b), exclude=['*.tmp'], expect_file=str(tmp_path / 'manifest.jsonl'))
+    assert differs.kind == 'fail'
+    assert differs.result['differences'] == ['differs (sha256): /usr2/pos/config.ini', 'missing: /usr2/pos/current.db']
+    wrong = run(root=str(b), exclude=['*.tmp'], expect_digest=made.result['digest'])
+    assert wrong.kind == 'fail'
+    assert wrong.result['msg'] == 'The data does not match: manifest digest %s, expect_digest %s' % (
+        wrong.result['digest'], made.result['digest'])
+
+
+def test_check_mode_reports_the_change_and_writes_nothing(run, tmp_path):
+    dest = tmp_path / 'manifest.jsonl'
+    out = run(check_mode=True, dest=str(dest), mode='0600')
+    assert out.kind == 'exit' and out.result['changed'] is True
+    assert not dest.exists() and [p.name for p in tmp_path.iterdir()] == ['root']
+
+
+def test_the_manifest_file_holds_the_manifest_and_a_second_run_changes_nothing(run, tmp_path):
+    dest = tmp_path / 'out' / 'manifest.jsonl'
+    out = run(dest=str(dest), mode='0600', return_entries=True)
+    lines = dest.read_text().splitlines()
+    assert [json.loads(line) for line in lines] == out.result['manifest']
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == out.result['digest']
+    assert os.stat(str(dest)).st_mode & 0o7777 == 0o600
+    again = run(dest=str(dest), mode='0600')
+    assert again.kind == 'exit' and again.result['changed'] is False
+
+
+def test_a_manifest_written_through_a_symlink_keeps_the_link(run, tmp_path):
+    (tmp_path / 'sets').mkdir()
+    os.symlink('sets/manifest.jsonl', str(tmp_path / 'manifest.jsonl'))
+    out = run(dest=str(tmp_path / 'manifest.jsonl'), mode='0640')
+    assert out.kind == 'exit' and out.result['changed'] is True
+    assert os.path.islink(str(tmp_path / 'manifest.jsonl'))
+    assert os.stat(str(tmp_path / 'sets' / 'manifest.jsonl')).st_mode & 0o7777 == 0o640

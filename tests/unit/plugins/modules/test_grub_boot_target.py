@@ -5,10 +5,9 @@ import shutil
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.poscloud.fleet.plugins.module_utils import grub
 from ansible_collections.poscloud.fleet.plugins.modules import grub_boot_target
+from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures')
 UUID = '5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58'
@@ -34,13 +33,6 @@ LVM = {
                                                          'type': 'part', 'fstype': 'LVM2_member'}]}]}),
 }
 BTRFS = {'findmnt': 'SOURCE="/dev/vda2[/@rootfs]" FSTYPE="btrfs" TARGET="/"\n', 'lsblk': PLAIN['lsblk']}
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
 
 
 class Host(object):
@@ -70,19 +62,11 @@ def host(monkeypatch):
             return '/usr/bin/' + name
         return real_bin(self, name, *args, **kwargs)
 
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        raise Exit('fail', kw)
-
     def warn(self, msg):
         state.warnings.append(msg)
 
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'get_bin_path', get_bin_path)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(grub_boot_target.AnsibleModule, 'warn', warn)
     return state
 
@@ -100,14 +84,8 @@ def boot(tmp_path):
 def run(boot, check_mode=False, diff=False, **args):
     params = dict(grubenv=str(boot / 'grubenv'), grub_cfg=str(boot / 'grub.cfg'), use_grub_editenv='never')
     params.update(args)
-    if check_mode:
-        params['_ansible_check_mode'] = True
-    if diff:
-        params['_ansible_diff'] = True
-    with patch_module_args(params):
-        with pytest.raises(Exit) as e:
-            grub_boot_target.main()
-    return e.value.kind, e.value.result
+    out = run_module(grub_boot_target.main, params, check_mode, diff)
+    return out.kind, out.result
 
 
 def env(boot):
@@ -225,6 +203,46 @@ def test_missing_grubenv_is_created_like_grub_editenv_create(boot, host):
     expected.set('next_entry', SIMPLE)
     assert (boot / 'grubenv').read_bytes() == expected.render()
     assert oct(os.stat(str(boot / 'grubenv')).st_mode & 0o777) == '0o644'
+
+
+@pytest.mark.parametrize('writer', ['never', 'always'])
+def test_a_symlinked_grubenv_is_written_at_its_target_and_stays_a_link(boot, host, grub_editenv, writer):
+    # CentOS 7's EFI layout: /boot/grub2/grubenv -> ../efi/EFI/centos/grubenv
+    efi = boot / 'efi' / 'EFI' / 'centos'
+    efi.mkdir(parents=True)
+    os.rename(str(boot / 'grubenv'), str(efi / 'grubenv'))
+    os.chmod(str(efi / 'grubenv'), 0o700)
+    os.symlink('efi/EFI/centos/grubenv', str(boot / 'grubenv'))
+    kind, result = run(boot, target=T26, use_grub_editenv=writer)
+    assert kind == 'exit' and result['changed']
+    assert os.path.islink(str(boot / 'grubenv'))
+    assert dict(grub.EnvBlock.parse((efi / 'grubenv').read_bytes()).variables()) == {
+        'saved_entry': K25, 'next_entry': K26}
+    assert os.stat(str(efi / 'grubenv')).st_mode & 0o7777 == 0o700
+    assert sorted(os.listdir(str(efi))) == ['grubenv']
+    assert sorted(os.listdir(str(boot))) == ['efi', 'grub.cfg', 'grubenv']
+
+
+def test_a_grubenv_linked_into_a_missing_folder_is_refused(boot, host):
+    os.unlink(str(boot / 'grubenv'))
+    os.symlink('efi/EFI/centos/grubenv', str(boot / 'grubenv'))
+    kind, result = run(boot, target=T26)
+    assert kind == 'fail' and result['msg'] == 'folder %s of grubenv does not exist' % (boot / 'efi' / 'EFI' / 'centos')
+    assert not (boot / 'efi').exists()
+
+
+def test_a_write_that_fails_names_the_file_and_leaves_it_as_it_was(boot, host, monkeypatch):
+    before = (boot / 'grubenv').read_bytes()
+
+    def rename(src, dst):
+        raise OSError(30, 'Read-only file system')
+    monkeypatch.setattr(os, 'rename', rename)
+    kind, result = run(boot, target=T26)
+    monkeypatch.undo()
+    assert kind == 'fail'
+    assert result['msg'].startswith('cannot write %s: ' % (boot / 'grubenv')) and 'Read-only' in result['msg']
+    assert (boot / 'grubenv').read_bytes() == before
+    assert sorted(os.listdir(str(boot))) == ['grub.cfg', 'grubenv']
 
 
 def test_corrupt_and_full_blocks_are_not_touched(boot, host):

@@ -4,27 +4,8 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.poscloud.fleet.plugins.modules import image_build
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def capture(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        raise Exit('fail', kw)
-    monkeypatch.setattr(image_build.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(image_build.AnsibleModule, 'fail_json', fail_json)
+from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 
 class Engine(object):
@@ -70,12 +51,7 @@ def run(monkeypatch, engine, check_mode=False, **args):
     params = dict(name='poscloud/media', packages=['python3'], mirror='http://m.example.test/debian',
                   apt_sources=[], security_updates=False, keyring=__file__)
     params.update(args)
-    if check_mode:
-        params['_ansible_check_mode'] = True
-    with patch_module_args(params):
-        with pytest.raises(Exit) as e:
-            image_build.main()
-    return e.value
+    return run_module(image_build.main, params, check_mode)
 
 
 def planned_hash(monkeypatch, **args):

@@ -13,10 +13,10 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
+from ansible_collections.poscloud.fleet.plugins.module_utils import fileops
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_vici_pretty
 from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
+from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures', 'swanctl')
 PSK = 'Unit-test "key" \\ with #chars 0123456789'
@@ -26,26 +26,6 @@ OTHER_PSK = 'another-unit-test-key-0123456789'
 def fixture(name):
     with open(os.path.join(FIXTURES, name)) as f:
         return f.read()
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
-@pytest.fixture(autouse=True)
-def capture(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit('exit', kw)
-
-    def fail_json(self, **kw):
-        kw['failed'] = True
-        raise Exit('fail', kw)
-    for mod in (ipsec_tunnel, ipsec_tunnel_info):
-        monkeypatch.setattr(mod.AnsibleModule, 'exit_json', exit_json)
-        monkeypatch.setattr(mod.AnsibleModule, 'fail_json', fail_json)
 
 
 class Clock(object):
@@ -86,6 +66,7 @@ class Daemon(object):
         self.initiate_answer = None
         self.load_conns_answer = None
         self.on_load = None
+        self.override = None
 
     # -- helpers
     def ops(self):
@@ -173,6 +154,10 @@ class Daemon(object):
             return 1, '', ("plugin 'ldap': failed to load - ldap_plugin_create not found\n"
                            "connecting to 'unix:///var/run/charon.vici' failed: No such file or directory\n"
                            "Error: connecting to 'default' URI failed: No such file or directory\n")
+        if self.override is not None:
+            answer = self.override(args)
+            if answer is not None:
+                return answer
         op = args[0]
         if op == '--list-conns':
             return 0, self.render_conns(), "plugin 'ldap': failed to load\n"
@@ -242,14 +227,7 @@ def params(daemon, **kw):
 
 def run(daemon, check_mode=False, diff=False, module=ipsec_tunnel, **kw):
     p = params(daemon, **kw) if module is ipsec_tunnel else dict(kw, swanctl_path='/usr/sbin/swanctl')
-    if check_mode:
-        p['_ansible_check_mode'] = True
-    if diff:
-        p['_ansible_diff'] = True
-    with patch_module_args(p):
-        with pytest.raises(Exit) as e:
-            module.main()
-    return e.value
+    return run_module(module.main, p, check_mode, diff)
 
 
 def conf_file(daemon, name='store-0042'):
@@ -316,7 +294,7 @@ def test_first_run_writes_loads_and_initiates_then_second_run_does_nothing(daemo
     assert again.result['actions'] == []
     assert writes(daemon) == []
     assert daemon.sas == sas_before
-    assert not [f for f in os.listdir(os.path.join(daemon.dir, 'conf.d')) if f.endswith('.tmp')]
+    assert not [f for f in os.listdir(os.path.join(daemon.dir, 'conf.d')) if f.startswith('.')]
 
 
 def test_unchanged_files_but_connection_not_loaded_is_reloaded(daemon):
@@ -582,6 +560,79 @@ def test_unreachable_daemon_fails_after_validation(daemon):
     assert bad.result['msg'].startswith('invalid tunnel')
 
 
+# -- a swanctl query that fails or answers what cannot be read ends the task with a message ---------------
+
+GONE = (1, '', "plugin 'ldap': failed to load\n"
+               "connecting to 'unix:///var/run/charon.vici' failed: Connection refused\n"
+               "Error: connecting to 'default' URI failed: Connection refused\n")
+
+
+def fail_nth(daemon, op, n, answer=GONE):
+    """From the n-th call (1-based, counted from now) of ``op`` on, swanctl answers ``answer``."""
+    seen = []
+
+    def override(args):
+        if args[0] == op:
+            seen.append(args)
+            if len(seen) >= n:
+                return answer
+        return None
+    daemon.override = override
+
+
+def assert_clear_failure(out, command):
+    assert out.kind == 'fail', out.result
+    msg = out.result['msg']
+    assert command + ' failed (rc=1): ' in msg
+    assert "Error: connecting to 'default' URI failed: Connection refused" in msg
+    assert 'plugin' not in msg and 'connecting to \'unix' not in msg
+    assert 'swanctl --stats' in msg and 'run the task again' in msg
+
+
+def test_sas_that_cannot_be_listed_after_a_load_fail_clearly(daemon):
+    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before the load
+    out = run(daemon)
+    assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
+    assert out.result['changed'] is True and 'load-conns' in out.result['actions']
+    assert 'store-0042' in daemon.loaded
+
+
+@pytest.mark.parametrize('state', ['started', 'stopped'])
+def test_sas_that_cannot_be_listed_for_started_or_stopped_fail_clearly(daemon, state):
+    run(daemon)
+    daemon.add_sa('store-0042')
+    daemon.calls = []
+    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before anything else
+    out = run(daemon, state=state)
+    assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
+    assert out.result['changed'] is False
+    assert writes(daemon) == []
+
+
+def test_connections_that_cannot_be_listed_after_absent_unloads_fail_clearly(daemon):
+    run(daemon)
+    fail_nth(daemon, '--list-conns', 2)  # the first lists them before the files are removed
+    out = run(daemon, state='absent')
+    assert_clear_failure(out, 'swanctl --list-conns --pretty')
+    assert out.result['changed'] is True
+    assert not os.path.exists(conf_file(daemon)) and 'store-0042' not in daemon.loaded
+
+
+@pytest.mark.parametrize('op, garbage', [
+    ('--list-sas', 'list-sa event {\n  store-0042 {\n    child-sas = broken\n  }\n}\n'),
+    ('--list-sas', 'list-sa event {\n  store-0042 {\n    established = 99999999999999999\n  }\n}\n'),
+    ('--list-conns', 'list-conn event {\n  store-0042 {\n    children = none\n  }\n}\n'),
+])
+def test_output_that_cannot_be_read_fails_naming_the_command(daemon, op, garbage):
+    fail_nth(daemon, op, 1, answer=(0, garbage, ''))
+    out = run(daemon, state='started')
+    assert out.kind == 'fail', out.result
+    msg = out.result['msg']
+    assert 'swanctl %s --pretty' % op in msg and 'printed output that cannot be read' in msg
+    assert 'vici_uri' in msg
+    assert not os.path.exists(conf_file(daemon)) and writes(daemon) == []
+
+
 def test_syntax_error_elsewhere_stops_before_anything_is_written(daemon):
     with open(os.path.join(daemon.dir, 'conf.d', 'zz-broken.conf'), 'w') as f:
         f.write('connections {\n  broken {\n    version = 2\n')
@@ -609,19 +660,39 @@ def test_failed_load_restores_the_previous_files(daemon):
 
 def test_new_secrets_file_is_never_world_readable(daemon, monkeypatch):
     seen = []
-    real_move = ipsec_tunnel.AnsibleModule.atomic_move
+    real_rename = os.rename
 
-    def spy(self, src, dest, *a, **kw):
+    def spy(src, dest):
         seen.append((dest, stat.S_IMODE(os.stat(src).st_mode)))
-        real_move(self, src, dest, *a, **kw)
+        real_rename(src, dest)
         seen.append((dest, stat.S_IMODE(os.stat(dest).st_mode)))
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'atomic_move', spy)
+    monkeypatch.setattr(fileops.os, 'rename', spy)
     old = os.umask(0o022)
     try:
         run(daemon)
     finally:
         os.umask(old)
     assert [m for d, m in seen if d.endswith('.secrets.conf')] == [0o600, 0o600]
+
+
+def test_a_secrets_file_that_others_could_read_is_rewritten_0600(daemon):
+    run(daemon)
+    os.chmod(secrets_file(daemon), 0o644)
+    out = run(daemon)
+    assert out.kind == 'exit' and out.result['changed']
+    assert stat.S_IMODE(os.stat(secrets_file(daemon)).st_mode) == 0o600
+
+
+def test_a_symlinked_secrets_file_is_written_at_its_target(daemon, tmp_path):
+    target = tmp_path / 'vault' / 'store-0042.secrets.conf'
+    target.parent.mkdir()
+    target.write_text('# old\n')
+    os.symlink(str(target), secrets_file(daemon))
+    out = run(daemon)
+    assert out.kind == 'exit'
+    assert os.path.islink(secrets_file(daemon))
+    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
+    assert 'secrets {' in target.read_text() and 'store-0042.example.com' in target.read_text()
 
 
 def test_swanctl_conf_is_created_when_missing(daemon):
