@@ -333,24 +333,6 @@ def test_failure_in_the_window_rolls_back(lab, lab_stores, hook, reason):
             trim_source(B)
 
 
-def test_failed_health_check_rolls_back_that_store_only(lab, lab_stores):
-    back_on_source(C)
-    back_on_source(B)
-    try:
-        rc, out = deploy(lab, '-l', 'store_%s,store_%s' % (C, B),
-                         '-e', 'pos_cutover_hook_after_final_sync=%s/break_health.yml' % HOOKS,
-                         '-e', '{"e2e_fault_hosts": ["store_%s"]}' % B)
-        assert rc != 0
-        assert stats(out, 'store_%s' % C)['failures'] == 0
-        assert report(C)['outcome'] == 'completed'
-        assert report(B)['outcome'] == 'rolled_back' and 'health check' in report(B)['reason']
-        assert_no_sale_lost(C, 'cloud')
-        assert_no_sale_lost(B, 'source')
-    finally:
-        # The broken configuration is in the container: the next start makes a new one.
-        subprocess.run(['docker', 'rm', '-f', 'pos_%s' % B], capture_output=True, check=False)
-
-
 def deploy_in_background(*args):
     cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, 'playbooks', 'deploy_pos.yml')] + list(args)
     return subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -366,10 +348,14 @@ def cloud_sale(store, note):
 
 
 def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_stores):
+    # One run cuts over two stores while the health check of one (C) is broken after its final
+    # sync: C alone is rolled back and B completes. A second run on B at the same time is refused
+    # at once, naming the first, and changes nothing.
+    back_on_source(C)
     back_on_source(B)
-    # Two runs on the same store at once: the second is refused at once, naming the first, and
-    # changes nothing; the first completes.
-    first = deploy_in_background('-l', 'store_%s' % B)
+    first = deploy_in_background('-l', 'store_%s,store_%s' % (C, B),
+                                 '-e', 'pos_cutover_hook_after_final_sync=%s/break_health.yml' % HOOKS,
+                                 '-e', '{"e2e_fault_hosts": ["store_%s"]}' % C)
     try:
         wait_for(lambda: os.path.exists(os.path.join(LOCK % B, 'owner.json')), 120, 'the first run to take the lock')
         rc2, out2 = deploy(lab, '-l', 'store_%s' % B)
@@ -378,14 +364,20 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
             first.wait()
+        # The broken configuration is in C's container: the next start makes a new one.
+        subprocess.run(['docker', 'rm', '-f', 'pos_%s' % C], capture_output=True, check=False)
     assert rc2 != 0
     msg = failures(out2)
     assert 'is locked by another run: cutover by' in msg and 'still running' in msg and 'Nothing was changed' in msg, msg
     assert 'pid %d' % first.pid in msg
     assert stats(out2, 'store_%s' % B)['changed'] == 0
     rc, out = first.returncode, _json(stdout)
-    assert rc == 0, failures(out)
-    assert not os.path.exists(LOCK % B), 'the lock was not given back'
+    assert rc != 0
+    assert stats(out, 'store_%s' % B)['failures'] == 0, failures(out)
+    assert stats(out, 'store_%s' % C)['failures'] >= 1
+    assert report(C)['outcome'] == 'rolled_back' and 'health check' in report(C)['reason']
+    assert_no_sale_lost(C, 'source')
+    assert not os.path.exists(LOCK % B) and not os.path.exists(LOCK % C), 'a lock was not given back'
     r = report(B)
     assert r['outcome'] == 'completed' and r['reason'] == ''
     for key in ('store', 'started', 'finished', 'downtime_seconds', 'bytes_presynced', 'bytes_final_delta',
