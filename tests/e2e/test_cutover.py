@@ -97,6 +97,12 @@ def wait_for(check, timeout=60, what='condition'):
     raise AssertionError('timed out waiting for %s' % what)
 
 
+def state_volume(store):
+    """Where the cloud instance's state volume is on this host ('' when there is none)."""
+    return subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
+                          capture_output=True, text=True, check=False).stdout.strip()
+
+
 def trim_source(store):
     """Take the physical server's archive back to the inventory's size (a test that grew it, or a
     run that died before undoing its growth, leaves it larger and every later copy slower)."""
@@ -115,8 +121,7 @@ def back_on_source(store, fresh_cloud=False):
         subprocess.run(['docker', 'unpause', c], capture_output=True, check=False)
     subprocess.run(['rm', '-rf', STATE % store, SOURCE_HOLD % store, LOCK % store], check=True)
     subprocess.run(['docker', 'exec', 'posserver_%s' % store, 'rm', '-f', SOURCE_MARKER % store], check=True)
-    vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
-                         capture_output=True, text=True, check=False).stdout.strip()
+    vol = state_volume(store)
     if vol:
         subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=True)
         os.makedirs(os.path.join(vol, 'hold'), exist_ok=True)
@@ -142,8 +147,7 @@ def lab_stores(lab):
         subprocess.run(['docker', 'rm', '-f', 'pos_%s' % store], capture_output=True, check=False)
         subprocess.run(['docker', 'volume', 'rm', 'pos_%s_usr2_pos' % store], capture_output=True, check=False)
         subprocess.run(['rm', '-rf', STATE % store, LOCK % store, os.path.dirname(SOURCE_HOLD % store)], check=True)
-        vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
-                             capture_output=True, text=True, check=False).stdout.strip()
+        vol = state_volume(store)
         if vol:
             subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=True)
     rc, out = lab.playbook('playbooks/lab.yml', '-l', limit)
@@ -160,8 +164,7 @@ def lab_stores(lab):
         if state(store).get('outcome') != 'completed':
             subprocess.run(['rm', '-f', STATE % store], check=False)
             subprocess.run(['docker', 'exec', 'posserver_%s' % store, 'rm', '-f', SOURCE_MARKER % store], check=False)
-            vol = subprocess.run(['docker', 'volume', 'inspect', '-f', '{{.Mountpoint}}', 'pos_%s_state' % store],
-                                 capture_output=True, text=True, check=False).stdout.strip()
+            vol = state_volume(store)
             if vol:
                 subprocess.run(['rm', '-f', os.path.join(vol, 'cutover.json')], check=False)
             if vol and os.path.exists(os.path.join(vol, 'hold', 'posd')):
