@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -27,6 +28,19 @@ def _json(out):
     return json.JSONDecoder().raw_decode(out[out.index('{'):])[0]
 
 
+OUTPUT = os.path.join(ROOT, 'tests', 'output', 'e2e')
+
+
+def keep_output(playbook, stdout):
+    """Keep a playbook's JSON output under tests/output/e2e, named by the test that ran it, so
+    scripts/suite_time.py can say where the suite's time goes."""
+    test = os.environ.get('PYTEST_CURRENT_TEST', 'none').split(' ')[0]
+    name = '%.3f-%s-%s.json' % (time.time(), test.replace('/', '.').replace('::', '--'), os.path.basename(playbook))
+    os.makedirs(OUTPUT, exist_ok=True)
+    with open(os.path.join(OUTPUT, name[:240]), 'w') as f:
+        f.write(stdout)
+
+
 class Lab(object):
     root = ROOT
 
@@ -43,6 +57,7 @@ class Lab(object):
         """Run a playbook with the JSON callback; returns (rc, parsed output)."""
         cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, os.path.join(ROOT, playbook)] + list(args)
         proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(**extra_env), capture_output=True, text=True, check=False)
+        keep_output(playbook, proc.stdout)
         if '{' not in proc.stdout:
             raise AssertionError('%s gave no JSON output (rc %s): %s' % (playbook, proc.returncode, proc.stderr[-3000:]))
         return proc.returncode, _json(proc.stdout)
@@ -55,6 +70,25 @@ class Lab(object):
 @pytest.fixture(scope='session')
 def lab():
     return Lab()
+
+
+def instance_current(store_id):
+    """True when the store's router, physical server and cloud instance run, the instance runs the
+    store's latest snapshot and its application answers: what lab.yml, stage_pos.yml and
+    pos_start.yml would make, so a fixture that needs only that state can skip them (the tests
+    that prove those playbooks run them)."""
+    def out(*args):
+        return subprocess.run(['docker'] + list(args), capture_output=True, text=True, check=False).stdout.strip()
+    running = out('ps', '--format', '{{.Names}}').split()
+    if not all(c % store_id in running for c in ('router_%s', 'posserver_%s', 'pos_%s')):
+        return False
+    latest = out('image', 'inspect', '-f', '{{.Id}}', 'poscloud/store-%s:latest' % store_id)
+    if out('inspect', '-f', '{{.Image}}', 'pos_%s' % store_id) != latest:
+        return False
+    probe = subprocess.run(['docker', 'exec', 'pos_%s' % store_id, 'python3', '-c',
+                            "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=3)"],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
 
 
 def task_results(output, name_part):
