@@ -323,9 +323,9 @@ def test_failures_in_the_window_roll_back_each_store(lab, lab_stores):
                          '-e', '{"e2e_corrupt_hosts": ["store_%s"], "e2e_grow_hosts": ["store_%s"]}' % (B, C),
                          '-e', 'e2e_grow_to_mb=%d' % (size + 150))
         assert rc != 0
+        msg = failures(out)
         for store, reason in ((B, 'does not match'), (C, 'final-sync')):
             assert stats(out, 'store_%s' % store)['failures'] >= 1
-            msg = failures(out)
             assert 'rolled back' in msg and 'back on its physical server' in msg and reason in msg, msg
             r = report(store)
             assert r['outcome'] == 'rolled_back' and reason in r['reason'], (store, r['reason'])
