@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tarfile
 
+from ansible_collections.poscloud.fleet.plugins.module_utils import process
+
 # Seconds one docker command may take (option docker_timeout), and how many times that the long
 # ones (commit, save, load, import, cp) may take.
 DEFAULT_TIMEOUT = 300
@@ -100,6 +102,18 @@ class DockerCLI(object):
         if check and rc != 0:
             raise DockerError('docker %s failed (rc=%s): %s' % (' '.join(args[:2]), rc, (err or out).strip()))
         return rc, out, err
+
+    def start(self, args):
+        """Start one docker command without waiting; ``finish`` waits for it, so that the caller can
+        work meanwhile (``process.stop`` ends it early)."""
+        return process.start(self._base() + list(args))
+
+    def finish(self, proc, what):
+        """Wait for a command ``start`` started, at most docker_timeout seconds: (rc, stdout, stderr) as text."""
+        try:
+            return process.finish(proc, self.timeout)
+        except process.CommandTimeout:
+            raise DockerError(timeout_message(what, self.timeout))
 
     # -- engine -----------------------------------------------------------------------------
     def ping(self):

@@ -18,6 +18,9 @@ import json
 import os
 import stat
 import tarfile
+import time
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 
 CHUNK = 1024 * 1024
 
@@ -185,3 +188,29 @@ def summarize(entries):
     files = [e for e in entries if e['type'] == 'file']
     return {'digest': manifest_digest(entries), 'entries': len(entries), 'files': len(files),
             'bytes': sum(e['size'] for e in files)}
+
+
+def load_cache(path):
+    """The hash cache a run over the same folders left in ``path`` (None when there is none)."""
+    if not path:
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else None
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def cached_tree_entries(trees, exclude=(), cache_path=None, module=None):
+    """Entries of several trees, ``trees`` being (folder, data path) pairs, with the hash cache in
+    ``cache_path`` (see ``_file_hash``): read first, rewritten atomically afterwards (mode 0600)."""
+    cache = load_cache(cache_path)
+    fresh = {}
+    made_ns = time.time_ns() if hasattr(time, 'time_ns') else int(time.time() * 1e9)
+    entries = []
+    for where, path in trees:
+        entries.extend(tree_entries(where, path, exclude, cache, fresh))
+    if cache_path:
+        atomic_write(module, cache_path, json.dumps({'made_ns': made_ns, 'files': fresh}), 0o600)
+    return entries

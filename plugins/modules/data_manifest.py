@@ -157,26 +157,13 @@ manifest:
   elements: dict
 '''
 
-import json
 import os
 import re
 import stat
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
-
-
-def load_cache(path):
-    if not path:
-        return None
-    try:
-        with open(path) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else None
-    except (IOError, OSError, ValueError):
-        return None
 
 
 def main():
@@ -214,17 +201,13 @@ def main():
                 module.fail_json(msg='archive: %s does not exist' % p['archive'])
             entries = mf.tar_entries(p['archive'], paths, p['exclude'])
         else:
-            cache = load_cache(p['cache'])
-            fresh = {}
-            made_ns = time.time_ns() if hasattr(time, 'time_ns') else int(time.time() * 1e9)
-            entries = []
+            trees = []
             for path in paths:
                 where = os.path.join(p['root'], path.lstrip('/'))
                 if not os.path.isdir(where):
                     module.fail_json(msg='paths: %s does not exist under root %s' % (path, p['root']))
-                entries.extend(mf.tree_entries(where, path, p['exclude'], cache, fresh))
-            if p['cache']:
-                atomic_write(module, p['cache'], json.dumps({'made_ns': made_ns, 'files': fresh}), 0o600)
+                trees.append((where, path))
+            entries = mf.cached_tree_entries(trees, p['exclude'], p['cache'], module)
         expected = None
         if p['expect_file']:
             if not os.path.isfile(p['expect_file']):

@@ -56,7 +56,7 @@ def test_hold_stops_a_service_keeps_it_down_and_release_starts_it(tmp_path):
     assert 'restarting' not in out
 
 
-HOLD = os.path.join(ROOT, 'roles', 'pos_instance', 'files', 'hold.py')
+HOLD = os.path.join(ROOT, 'plugins', 'module_utils', 'hold.py')
 
 
 def test_a_hold_with_a_deadline_is_released_by_the_init_itself_and_a_lasting_one_is_not(tmp_path):
@@ -73,13 +73,12 @@ def test_a_hold_with_a_deadline_is_released_by_the_init_itself_and_a_lasting_one
         return dict((s['name'], s['running']) for s in json.loads(state.read_text()))
 
     def hold_py(want, until=None, *names):
-        e = dict(env, POSCLOUD_STATE=str(state))
+        # hold.py reads the init's state from /run/poscloud; the test points it at this init's file.
+        e = dict(env, POSCLOUD_STATE=str(state), HOLD_SERVICES_FILE=str(state))
         e.pop('HOLD_UNTIL', None)
         if until is not None:
             e['HOLD_UNTIL'] = str(until)
-        # hold.py reads the init's state from /run/poscloud; the test points it at this init's file.
-        code = open(HOLD).read().replace("'/run/poscloud/services.json'", repr(str(state)))
-        out = subprocess.run([sys.executable, '-c', code, str(hold), want] + list(names), env=e,
+        out = subprocess.run([sys.executable, '-c', open(HOLD).read(), str(hold), want] + list(names), env=e,
                              capture_output=True, text=True, check=True, timeout=30).stdout
         return json.loads(out)['changed']
     try:

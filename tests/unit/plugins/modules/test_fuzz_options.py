@@ -74,6 +74,12 @@ def base_args(name, tmp):
     docker = dict(docker_host='unix://' + os.path.join(tmp, 'no-engine.sock'), docker_cli='docker')
     args = {
         'app_package': dict(src=data, dest=os.path.join(tmp, 'app.tar.gz'), prefix='app'),
+        'cutover_cloud': dict(store='12345678', instance='pos_12345678', steps=['copy', 'verify'],
+                              volumes={'/data': 'pos_12345678_data'}, copy_source='root@192.0.2.10',
+                              copy_key=os.path.join(tmp, 'key'), copy_known_hosts=os.path.join(tmp, 'known_hosts'),
+                              copy_container='posdata_12345678', expect_digest='0' * 64, **docker),
+        'cutover_source': dict(state='stopped', services=['posd'], service_manager='poscloud-init',
+                               hold_dir=os.path.join(tmp, 'hold'), manifest_paths=[data]),
         'data_manifest': dict(paths=['/data'], root=os.path.join(tmp, 'root'), dest=os.path.join(tmp, 'm.jsonl')),
         'grub_boot_target': dict(grubenv=os.path.join(boot, 'grubenv'), grub_cfg=os.path.join(boot, 'grub.cfg'),
                                  state='query'),
