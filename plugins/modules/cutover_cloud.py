@@ -333,7 +333,8 @@ STATS = {
 # Run in the instance: wait until the services run, then poll the health check every 50 ms.
 # Prints the seconds to each, and the answer.
 HEALTH_POLL = r'''
-import json, sys, time, urllib.request
+import http.client, json, sys, time
+from urllib.parse import urlsplit
 names, url, expect, timeout = json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), float(sys.argv[4])
 t0 = time.time()
 started, last = None, 'the services did not start'
@@ -348,8 +349,17 @@ while True:
             started, last = time.time() - t0, 'no answer'
     if started is not None:
         try:
-            with urllib.request.urlopen(url, timeout=3) as r:
+            u = urlsplit(url)
+            conn = (http.client.HTTPSConnection if u.scheme == 'https' else http.client.HTTPConnection)(
+                u.hostname, u.port, timeout=3)
+            try:
+                conn.request('GET', (u.path or '/') + ('?' + u.query if u.query else ''))
+                r = conn.getresponse()
+                if not 200 <= r.status < 300:
+                    raise ValueError('HTTP %d' % r.status)
                 body = json.load(r)
+            finally:
+                conn.close()
             if isinstance(body, dict) and all(body.get(k) == v for k, v in expect.items()):
                 now = time.time()
                 print(json.dumps({'start': started, 'health': now - t0 - started, 'at': now, 'answer': body}))
