@@ -5,6 +5,7 @@ A failure that comes from the input, before the module ran any command, names th
 here touches the machine: paths point into a temporary folder, every command the module would run
 answers "not available", no Docker socket answers, and every run is in check mode.
 """
+import hashlib
 import importlib
 import json
 import os
@@ -72,6 +73,13 @@ def base_args(name, tmp):
     swanctl = os.path.join(tmp, 'swanctl')
     os.makedirs(os.path.join(swanctl, 'conf.d'), exist_ok=True)
     docker = dict(docker_host='unix://' + os.path.join(tmp, 'no-engine.sock'), docker_cli='docker')
+    bundle = os.path.join(tmp, 'bundle')
+    os.makedirs(os.path.join(bundle, 'files', 'opt'), exist_ok=True)
+    with open(os.path.join(bundle, 'files', 'opt', 'tool'), 'w') as f:
+        f.write('tool\n')
+    with open(os.path.join(bundle, 'release.json'), 'w') as f:
+        json.dump({'id': 'tool-1', 'files': [{'path': '/opt/tool', 'mode': '0755', 'owner': '0', 'group': '0',
+                                              'sha256': hashlib.sha256(b'tool\n').hexdigest()}]}, f)
     args = {
         'app_package': dict(src=data, dest=os.path.join(tmp, 'app.tar.gz'), prefix='app'),
         'cutover_cloud': dict(store='12345678', instance='pos_12345678', steps=['copy', 'verify'],
@@ -93,6 +101,8 @@ def base_args(name, tmp):
                              swanctl_path='/usr/sbin/swanctl'),
         'ipsec_tunnel_info': dict(swanctl_path='/usr/sbin/swanctl'),
         'pos_profile': dict(profile=demo_profile(), store_id='12345678'),
+        'software_release': dict(src=bundle, root=os.path.join(tmp, 'root')),
+        'software_release_info': dict(root=os.path.join(tmp, 'root'), verify=True),
         'stage_plan': dict(store='12345678', profile=demo_profile(), media_image='poscloud/media:latest',
                            repository='poscloud/pos-12345678', **docker),
         'store_lock': dict(store='12345678', state='query', state_dir=os.path.join(tmp, 'stores')),
