@@ -95,3 +95,22 @@ def test_an_engine_that_never_answers_fails_with_its_log(tmp_path):
     assert proc.returncode == 1
     assert 'did not answer within 2s' in proc.stderr
     assert 'failed to start daemon: pid file found' in proc.stderr
+
+
+def test_an_engine_that_exits_while_awaited_is_started_again(tmp_path):
+    # a dockerd that was shutting down when the script looked: alive and silent, then gone
+    bin_dir, marker = fake_engine(tmp_path)
+    (tmp_path / 'state').mkdir()
+    # started in the background of a shell that ends, so it is no child of this test (a child that
+    # exits stays a zombie, alive to kill -0, until its parent waits for it)
+    old = subprocess.run(['bash', '-c', '(exec -a dockerd sleep 1) >/dev/null 2>&1 & echo $!'],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / 'state' / 'dockerd.pid').write_text(old + '\n')
+    try:
+        proc = run(tmp_path, bin_dir)
+        assert proc.returncode == 0, proc.stderr
+        assert 'is running but does not answer yet; waiting' in proc.stdout
+        assert 'exited without answering; starting it again' in proc.stdout
+        assert 'engine answers (20.10.24)' in proc.stdout
+    finally:
+        stop(tmp_path)
