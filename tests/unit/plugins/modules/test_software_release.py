@@ -110,7 +110,7 @@ V2 = {'/usr/local/bin/pos-agent': (b'agent 1.2\n', '0750', 'root', 'pos'),
 
 
 def test_install_keeps_what_it_replaces_and_records_every_path(run, root, tmp_path):
-    src, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1, remove=['/opt/pos/old-tool'], test='/usr/local/bin/pos-agent --self-test')
+    src = make_bundle(tmp_path / 'b', 'agent-1.1', V1, remove=['/opt/pos/old-tool'], test='/usr/local/bin/pos-agent --self-test')[0]
     out = run(src=src)
     assert out.kind == 'exit', out.result
     r = out.result
@@ -144,7 +144,7 @@ def test_the_same_release_twice_changes_nothing(run, root, tmp_path):
 
 
 def test_check_mode_reports_the_change_and_writes_nothing(run, root, tmp_path):
-    src, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
+    src = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
     before = snapshot(root)
     out = run(check_mode=True, diff=True, src=src)
     assert out.kind == 'exit' and out.result['changed']
@@ -155,8 +155,8 @@ def test_check_mode_reports_the_change_and_writes_nothing(run, root, tmp_path):
 
 
 def test_rollback_to_previous_restores_contents_modes_owners_and_removed_files(run, root, tmp_path):
-    src1, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1, remove=['/opt/pos/old-tool'])
-    src2, _ = make_bundle(tmp_path / 'b', 'agent-1.2', V2)
+    src1 = make_bundle(tmp_path / 'b', 'agent-1.1', V1, remove=['/opt/pos/old-tool'])[0]
+    src2 = make_bundle(tmp_path / 'b', 'agent-1.2', V2)[0]
     original = snapshot(root)
     run(src=src1)
     after_v1 = snapshot(root)
@@ -176,8 +176,8 @@ def test_rollback_to_previous_restores_contents_modes_owners_and_removed_files(r
 def test_rollback_to_a_named_release_and_to_a_time(run, root, tmp_path, monkeypatch):
     times = iter([1000, 2000, 3000, 4000, 5000])
     monkeypatch.setattr(rel.time, 'time', lambda: next(times))
-    src1, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
-    src2, _ = make_bundle(tmp_path / 'b', 'agent-1.2', V2)
+    src1 = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
+    src2 = make_bundle(tmp_path / 'b', 'agent-1.2', V2)[0]
     run(src=src1)
     after_v1 = snapshot(root)
     run(src=src2)
@@ -191,8 +191,8 @@ def test_rollback_to_a_named_release_and_to_a_time(run, root, tmp_path, monkeypa
 
 
 def test_an_object_with_one_flipped_byte_is_refused_and_nothing_changes(run, root, tmp_path):
-    src1, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
-    src2, _ = make_bundle(tmp_path / 'b', 'agent-1.2', V2)
+    src1 = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
+    src2 = make_bundle(tmp_path / 'b', 'agent-1.2', V2)[0]
     run(src=src1)
     run(src=src2)
     obj = root / STORE.lstrip('/') / 'objects' / sha(b'agent 1.1\n')
@@ -230,13 +230,13 @@ def test_retention_never_drops_a_referenced_object(run, root, tmp_path):
 
 
 def test_keep_zero_is_refused(run, tmp_path):
-    src, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
+    src = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
     out = run(src=src, keep=0)
     assert out.kind == 'fail' and out.result['msg'].startswith('keep: ')
 
 
 def test_a_bundle_whose_file_does_not_match_its_manifest_changes_nothing(run, root, tmp_path):
-    src, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
+    src = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
     with open(os.path.join(src, 'files/etc/pos/agent.conf'), 'wb') as f:
         f.write(b'level=9\n')
     before = snapshot(root)
@@ -277,7 +277,7 @@ def test_a_bad_manifest_is_refused_naming_the_field(run, root, tmp_path, manifes
 
 def test_a_release_path_that_is_a_symlink_is_refused(run, root, tmp_path):
     os.symlink('/etc/shadow', str(root / 'usr/local/bin/pos-link'))
-    src, _ = make_bundle(tmp_path / 'b', 'agent-1.1', {'/usr/local/bin/pos-link': (b'x\n', '0755', 0, 0)})
+    src = make_bundle(tmp_path / 'b', 'agent-1.1', {'/usr/local/bin/pos-link': (b'x\n', '0755', 0, 0)})[0]
     out = run(src=src)
     assert out.kind == 'fail' and 'symlink' in out.result['msg']
 
@@ -292,7 +292,7 @@ def test_an_absolute_link_in_the_image_is_followed_inside_it(root):
 
 
 def test_an_interrupted_install_is_put_back_by_the_next_run(run, info, root, tmp_path, monkeypatch):
-    src1, _ = make_bundle(tmp_path / 'b', 'agent-1.1', V1)
+    src1 = make_bundle(tmp_path / 'b', 'agent-1.1', V1)[0]
     original = snapshot(root)
     calls = []
     real = rel.put_state
