@@ -157,3 +157,42 @@ def test_mitogen_gives_the_same_no_op_and_reaches_the_ssh_and_docker_hosts(lab, 
                                '-a', 'hostname'], cwd=ROOT, capture_output=True, text=True, check=False,
                               env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), **mitogen_env()))
         assert proc.returncode == 0 and 'CHANGED' in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_stores_on_different_media_get_each_media_built_once(lab, fleet, tmp_path):
+    """A fleet whose stores use different OS media (per region, per profile): the run builds each
+    distinct media set once, before the waves, and each store is restaged on its own media. Store 3
+    gets media with one more package (bzip2), so its snapshot cannot be the fleet media's."""
+    other = tmp_path / 'other-media.yml'
+    other.write_text(
+        'all:\n  hosts:\n    store_90000003:\n'
+        '      pos_stage_media_image: poscloud/fleet-media-b:latest\n'
+        '      os_media_images:\n'
+        '        - {name: poscloud/fleet-media-b, kind: media, suite: bookworm,\n'
+        '           packages: "{{ poscloud_media_packages + lab_fleet_patch_packages + [\'bzip2\'] }}"}\n')
+    try:
+        rc, out = lab.playbook('playbooks/fleet_update.yml', '-i', str(other), '-l', 'fleet_stores', '-e', FAST,
+                               '-e', PATCH)
+        assert rc == 0, failures(out)
+        # os_media ran twice, each time for the first store of a media set, delegated to the build host
+        builds = [t for p in out['plays'] for t in p['tasks'] if t['task']['name'].endswith('Summarise the images')]
+        built_for = sorted(h for t in builds for h in t['hosts'] if not t['hosts'][h].get('skipped'))
+        assert built_for == ['store_90000001', 'store_90000003'], built_for
+        media_b = json.loads(sh('docker', 'image', 'inspect', 'poscloud/fleet-media-b:latest'))[0]['Id']
+        assert media_b != json.loads(sh('docker', 'image', 'inspect', 'poscloud/fleet-media:latest'))[0]['Id']
+        labels = json.loads(sh('docker', 'image', 'inspect', running_image('store_90000003')))[0]['Config']['Labels']
+        assert labels['poscloud.fleet.media-image'] == media_b
+        outcome = summary()[1]
+        # the other two stay on the fleet's media: skipped when already on the patch level (after the
+        # tests above), updated to it when this test runs alone
+        assert outcome['store_90000003'] == 'updated', outcome
+        assert outcome['store_90000001'] in ('skipped', 'updated') and outcome['store_90000002'] in ('skipped', 'updated')
+        assert all(healthy(h) for h in FLEET)
+        assert sh('docker', 'exec', 'pos_90000003', 'cat', '/usr2/pos/fleet-marker') == 'store_90000003'
+    finally:
+        # back on the fleet's media, for the runs after this one
+        rc, out = update(lab, PATCH)
+        for ref in sh('docker', 'images', '--format', '{{.Repository}}:{{.Tag}}', 'poscloud/fleet-media-b').split():
+            subprocess.run(['docker', 'rmi', ref], capture_output=True, check=False)
+    assert rc == 0, failures(out)
+    assert summary()[1]['store_90000003'] == 'updated'
