@@ -26,6 +26,9 @@ def installed(tmp_path_factory):
     env = dict(os.environ)
     for name in ('ANSIBLE_CONFIG', 'ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS'):
         env.pop(name, None)
+    # An empty home: a copy of the collection in the user's ~/.ansible/collections (ansible-lint
+    # puts one there) would make the install below a no-op ("already installed").
+    env['HOME'] = str(tmp / 'home')
     subprocess.run([tool('ansible-galaxy'), 'collection', 'build', '--output-path', str(tmp), ROOT],
                    cwd=str(tmp), env=env, check=True, capture_output=True, text=True)
     tarball = [str(tmp / f) for f in os.listdir(str(tmp)) if f.endswith('.tar.gz')][0]
@@ -35,7 +38,6 @@ def installed(tmp_path_factory):
     outside = tmp / 'elsewhere'
     outside.mkdir()
     env['ANSIBLE_COLLECTIONS_PATH'] = str(cols)
-    env['HOME'] = str(tmp / 'home')
     return tarball, str(cols / 'ansible_collections' / 'poscloud' / 'fleet'), str(outside), env
 
 

@@ -118,3 +118,23 @@ def test_host_keys_are_verified_except_in_the_lab(tmp_path):
     assert known.startswith(EXAMPLE) and os.path.isfile(known), known
 
     assert host_vars(LAB, tmp_path, 'ansible_host_key_checking')['ansible_host_key_checking'] is False
+
+
+def test_the_example_windows_report_reads_each_store_in_its_own_time_zone(tmp_path):
+    # Saturday 2027-02-06 19:45 UTC: 13:45 in Chicago, the store's lunch break, but it opens again
+    # at 14:00, sooner than the 30 minutes its updates need; the next window is that evening, up to
+    # the blackout week that starts at midnight. The store without hours is always in its window.
+    proc = ansible([os.path.join(BIN, 'ansible-playbook'), '-i', EXAMPLE,
+                    '--vault-password-file', os.path.join(EXAMPLE, 'vault-password.sh'),
+                    os.path.join(ROOT, 'playbooks', 'windows.yml'), '-e', 'poscloud_reports_dir=%s' % tmp_path,
+                    '-e', 'maintenance_window_now=2027-02-06T19:45:00Z'], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(str(tmp_path / 'fleet' / 'windows.json')) as f:
+        report = json.load(f)
+    rows = dict((r['host'], r) for r in report['hosts'])
+    assert report['in_window'] == ['store_12345678'] and 'store_23456789' in report['outside']
+    downtown = rows['store_23456789']
+    assert downtown['now_local'] == '2027-02-06 13:45 CST'
+    assert downtown['reason'].startswith('closed now (2027-02-06 13:45 CST), but it opens at 2027-02-06 14:00 CST')
+    assert (downtown['window_start_local'], downtown['window_end_local']) == ('2027-02-06 18:00 CST', '2027-02-07 00:00 CST')
+    assert (tmp_path / 'fleet' / 'windows.md').read_text().count('| store_') == len(rows)

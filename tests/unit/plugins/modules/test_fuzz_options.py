@@ -100,6 +100,8 @@ def base_args(name, tmp):
                              remote_ts=['10.42.0.0/24'], psk=PSK, swanctl_dir=swanctl,
                              swanctl_path='/usr/sbin/swanctl'),
         'ipsec_tunnel_info': dict(swanctl_path='/usr/sbin/swanctl'),
+        'maintenance_window': dict(timezone='Europe/Berlin', opening_hours={'mon': '08:00-20:00'},
+                                   blackout_dates=['2027-02-14'], now='2026-12-07T10:00:00Z'),
         'pos_profile': dict(profile=demo_profile(), store_id='12345678'),
         'software_release': dict(src=bundle, root=os.path.join(tmp, 'root')),
         'software_release_info': dict(root=os.path.join(tmp, 'root'), verify=True),
