@@ -1,7 +1,10 @@
 """Helpers for the end-to-end tests: they drive the real playbooks and modules against the lab."""
+import contextlib
+import http.server
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -39,6 +42,32 @@ def keep_output(playbook, stdout):
     os.makedirs(OUTPUT, exist_ok=True)
     with open(os.path.join(OUTPUT, name[:240]), 'w') as f:
         f.write(stdout)
+
+
+@contextlib.contextmanager
+def webhook(status=204):
+    """A local HTTP receiver for the collection's notifications: yields (url, events), events being the
+    JSON bodies POSTed to it, in order."""
+    events = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the name http.server calls)
+            length = int(self.headers.get('Content-Length', 0))
+            events.append(json.loads(self.rfile.read(length).decode()))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield 'http://127.0.0.1:%d/events' % server.server_address[1], events
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class Lab(object):

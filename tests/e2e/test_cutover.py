@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, _json, ansible_env, failures
+from conftest import BIN, LAB, ROOT, _json, ansible_env, failures, webhook
 
 B, C = '23456789', '34567890'
 HOOKS = os.path.join(ROOT, 'tests', 'e2e', 'hooks')
@@ -359,21 +359,23 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
     # One run cuts over two stores while the health check of one (C) is broken after its final
     # sync: C alone is rolled back and B completes. A second run on B at the same time is refused
     # at once, naming the first, and changes nothing.
+    # The run's notifications go to a local receiver: one event per store, with its outcome.
     back_on_source(C)
     back_on_source(B)
-    first = deploy_in_background('-l', 'store_%s,store_%s' % (C, B),
-                                 '-e', 'pos_cutover_hook_after_final_sync=%s/break_health.yml' % HOOKS,
-                                 '-e', '{"e2e_fault_hosts": ["store_%s"]}' % C)
-    try:
-        wait_for(lambda: os.path.exists(os.path.join(LOCK % B, 'owner.json')), 120, 'the first run to take the lock')
-        rc2, out2 = deploy(lab, '-l', 'store_%s' % B)
-        stdout, dummy = first.communicate(timeout=900)
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
-        # The broken configuration is in C's container: the next start makes a new one.
-        subprocess.run(['docker', 'rm', '-f', 'pos_%s' % C], capture_output=True, check=False)
+    with webhook() as (url, events):
+        first = deploy_in_background('-l', 'store_%s,store_%s' % (C, B),
+                                     '-e', 'pos_cutover_hook_after_final_sync=%s/break_health.yml' % HOOKS,
+                                     '-e', '{"e2e_fault_hosts": ["store_%s"]}' % C, '-e', 'notify_webhook_url=%s' % url)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(LOCK % B, 'owner.json')), 120, 'the first run to take the lock')
+            rc2, out2 = deploy(lab, '-l', 'store_%s' % B)
+            stdout, dummy = first.communicate(timeout=900)
+        finally:
+            if first.poll() is None:
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait()
+            # The broken configuration is in C's container: the next start makes a new one.
+            subprocess.run(['docker', 'rm', '-f', 'pos_%s' % C], capture_output=True, check=False)
     assert rc2 != 0
     msg = failures(out2)
     assert 'is locked by another run: cutover by' in msg and 'still running' in msg and 'Nothing was changed' in msg, msg
@@ -405,6 +407,12 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
     assert os.path.exists(os.path.join(ROOT, 'reports', 'store_%s' % B, 'cutover.md'))
     assert_no_sale_lost(B, 'cloud')
     cloud = health('pos_%s' % B)
+    sent = dict((e['store'], e) for e in events)
+    assert len(events) == 2 and set(sent) == {B, C}, events
+    assert sent[B]['operation'] == 'cutover' and sent[B]['outcome'] == 'completed'
+    assert sent[B]['downtime_seconds'] == r['downtime_seconds'] and sent[B]['host'] == 'store_%s' % B
+    assert sent[B]['evidence'] == os.path.join(os.path.realpath(ROOT), 'reports', 'store_%s' % B, 'cutover.md')
+    assert sent[C]['outcome'] == 'rolled_back' and 'health check' in sent[C]['detail']
 
     logins = sh('docker', 'logs', 'posserver_%s' % B).count('Accepted publickey')
     hold_mtime = os.stat(SOURCE_HOLD % B).st_mtime
