@@ -15,6 +15,7 @@ root=$(pwd)
 packages=(
   docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
   iproute2 openssh-client sqlite3 shellcheck qemu-system-x86 qemu-utils zstd fdisk grub-common
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

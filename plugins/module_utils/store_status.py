@@ -33,7 +33,8 @@ def snapshot_tag(tags):
 
 def instance_row(container, image):
     if not container:
-        return {'state': 'absent', 'image': '', 'snapshot': '', 'patch_level': '', 'app_version': '', 'held': []}
+        return {'state': 'absent', 'image': '', 'snapshot': '', 'patch_level': '', 'app_version': '', 'media_image': '',
+                'held': []}
     state = container.get('State') or {}
     labels = ((image or {}).get('Config') or {}).get('Labels') or {}
     held = []
@@ -48,6 +49,7 @@ def instance_row(container, image):
         'snapshot': snapshot_tag((image or {}).get('RepoTags')),
         'patch_level': labels.get(LABEL_PREFIX + 'patch-level', 'unknown'),
         'app_version': labels.get(LABEL_PREFIX + 'app-version', ''),
+        'media_image': labels.get(LABEL_PREFIX + 'media-image', ''),
         'held': held,
     }
 
@@ -84,9 +86,15 @@ def last_cutover(store_dir):
 
 
 def tunnels_row(sas, conns):
-    """[{name, state, up}] for the loaded connections and any SA, from parsed swanctl output."""
+    """[{name, state, up, ike_proposal, esp_proposal}] for the loaded connections and any SA, from
+    parsed swanctl output. The proposals are what was agreed with the peer (of the established IKE
+    SA and its installed child SA), None when nothing was."""
     out = []
     for name in sorted(set(conns) | set(sa['name'] for sa in sas)):
         t = tunnel_status(name, sas, conns.get(name))
-        out.append({'name': name, 'state': t['state'], 'up': t['up']})
+        ike = [sa for sa in t['ike_sas'] if sa.get('state') == 'ESTABLISHED'] or t['ike_sas']
+        ike = ike[0] if ike else {}
+        children = [c for c in ike.get('child_sas') or [] if c.get('state') == 'INSTALLED']
+        out.append({'name': name, 'state': t['state'], 'up': t['up'], 'ike_proposal': ike.get('proposal'),
+                    'esp_proposal': children[0].get('proposal') if children else None})
     return out

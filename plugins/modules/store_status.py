@@ -68,11 +68,15 @@ store:
   returned: always
   type: str
 instance:
-  description: C(state) (running, exited, absent...), C(image), C(snapshot) (dated tag), C(patch_level), C(app_version), C(held) services.
+  description:
+    - C(state) (running, exited, absent...), C(image), C(snapshot) (dated tag), C(patch_level), C(app_version),
+      C(media_image) (the id of the OS media it was built on), C(held) services.
   returned: always
   type: dict
 tunnels:
-  description: The instance's tunnels, each with C(name), C(state) (ESTABLISHED, CONNECTING, DOWN...) and C(up) (a child SA installed).
+  description:
+    - The instance's tunnels, each with C(name), C(state) (ESTABLISHED, CONNECTING, DOWN...), C(up) (a child SA
+      installed), and C(ike_proposal) and C(esp_proposal), the algorithms agreed with the peer (V(null) when none were).
   returned: always
   type: list
   elements: dict

@@ -15,10 +15,11 @@ def test_instance_row_reads_labels_tags_and_held_services(tmp_path):
                  'Mounts': [{'Destination': '/usr2/pos', 'Source': '/x'},
                             {'Destination': '/var/lib/poscloud', 'Source': str(tmp_path)}]}
     image = {'RepoTags': ['poscloud/store-1:latest', 'poscloud/store-1:20260101T000000Z'],
-             'Config': {'Labels': {'poscloud.fleet.patch-level': '2026-01-01', 'poscloud.fleet.app-version': '1.0.1'}}}
+             'Config': {'Labels': {'poscloud.fleet.patch-level': '2026-01-01', 'poscloud.fleet.app-version': '1.0.1',
+                                   'poscloud.fleet.media-image': 'sha256:m'}}}
     row = ss.instance_row(container, image)
     assert row == {'state': 'running', 'image': 'sha256:a', 'snapshot': 'poscloud/store-1:20260101T000000Z',
-                   'patch_level': '2026-01-01', 'app_version': '1.0.1', 'held': ['posd']}
+                   'patch_level': '2026-01-01', 'app_version': '1.0.1', 'media_image': 'sha256:m', 'held': ['posd']}
     assert ss.instance_row(None, None)['state'] == 'absent'
 
 
@@ -45,7 +46,11 @@ def test_last_cutover_prefers_the_record_and_reports_one_under_way(tmp_path):
 
 def test_tunnels_row_lists_loaded_connections_even_without_sas():
     conns = {'phonehome': {'name': 'phonehome', 'children': {}}, 'backoffice': {'name': 'backoffice', 'children': {}}}
-    sas = [{'name': 'phonehome', 'state': 'ESTABLISHED', 'child_sas': [{'name': 'phonehome', 'state': 'INSTALLED'}]}]
+    sas = [{'name': 'phonehome', 'state': 'ESTABLISHED', 'proposal': 'AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024',
+            'child_sas': [{'name': 'phonehome', 'state': 'INSTALLED', 'proposal': 'AES_GCM_16_256'}]}]
     rows = ss.tunnels_row(sas, conns)
     assert [r['name'] for r in rows] == ['backoffice', 'phonehome']
+    assert (rows[0]['ike_proposal'], rows[0]['esp_proposal']) == (None, None)
+    assert rows[1]['ike_proposal'] == 'AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024'
+    assert rows[1]['esp_proposal'] == 'AES_GCM_16_256'
     assert (rows[0]['state'], rows[0]['up']) == ('DOWN', False) and (rows[1]['state'], rows[1]['up']) == ('ESTABLISHED', True)
