@@ -443,6 +443,17 @@ log:
   type: list
   elements: str
   sample: ["[IKE] received AUTHENTICATION_FAILED notify error"]
+peer_refusal:
+  description:
+    - Why the peer refused the tunnel, in its words, when the log lines say it - the notify it answered with
+      (NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED, TS_UNACCEPTABLE...), what that means, and the proposals in play
+      (ours when the peer found none acceptable). The same sentence is in the failure message, before the log lines.
+  returned: when the tunnel did not come up and the log names a refusal
+  type: str
+  sample: >-
+    the peer answered NO_PROPOSAL_CHOSEN to IKE_SA_INIT: the peer accepts none of the proposals we offered; its
+    allowed algorithms must include one of ours (or ours one of its); we offered IKE aes256gcm16-prfsha384-ecp384
+    (the peer does not say which it allows: ask its administrator, or read its log)
 '''
 
 import errno
@@ -457,6 +468,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
     COMMAND_TIMEOUT,
     REDACTED,
@@ -1042,13 +1054,23 @@ class Tunnel(object):
         reason = verdicts[-1] if verdicts else (lines[-1] if lines else 'swanctl --initiate failed (rc=%d)' % rc)
         file_lines = self.file_log_lines()
         log = (file_lines or lines)[-LOG_LINES:]
+        # the peer's own words first: the notify it answered with, and the proposals in play
+        refusal = self.refusal(file_lines + lines)
         if self.p['wait']:
             self.result['log'] = log
             self.status()
-            self.fail('tunnel %s did not come up within %ds: %s%s'
-                      % (self.name, self.p['wait_timeout'], reason, summary(log)))
+            self.fail('tunnel %s did not come up within %ds: %s%s%s'
+                      % (self.name, self.p['wait_timeout'], reason, refusal, summary(log)))
         self.result['log'] = log
-        self.module.warn('initiating %s failed: %s' % (self.name, reason))
+        self.module.warn('initiating %s failed: %s%s' % (self.name, reason, refusal))
+
+    def refusal(self, lines):
+        """'; <why the peer refused>' from log lines, or '' (also kept in the result as peer_refusal)."""
+        spec = self.spec or {}
+        text = peer_refusal(lines, spec.get('ike_proposals'), spec.get('esp_proposals'))
+        if text:
+            self.result['peer_refusal'] = text
+        return '; ' + text if text else ''
 
     def terminate(self, ike_id=None):
         self.act('terminate' if ike_id is None else 'terminate IKE SA #%s' % ike_id)
@@ -1088,10 +1110,12 @@ class Tunnel(object):
             log = filter_log_events(tap.stop(), self.name, self.spec['remote_addrs'])
         if not required:
             return False
+        refusal = self.refusal(log)
         log = log[-LOG_LINES:]
         self.result['log'] = log
         self.status()
-        self.fail('%s within %ds%s' % (failure, limit, summary(log) or '; no log lines of this connection were seen'))
+        self.fail('%s within %ds%s%s' % (failure, limit, refusal,
+                                         summary(log) or '; no log lines of this connection were seen'))
 
     def absent(self):
         try:

@@ -127,6 +127,27 @@ def test_changing_one_tunnel_does_not_rekey_the_other(lab, tunnel_up):
         assert rc == 0, failures(out)
 
 
+def test_a_tunnel_the_router_refuses_says_why_in_the_routers_words(lab, tunnel_up):
+    # The store router accepts only the strong set; the instance offers AES-CBC/SHA-256/MODP-2048 on
+    # one tunnel, as a hand-configured third-party router might: the router answers
+    # NO_PROPOSAL_CHOSEN, and the failure names it with the proposals we offered.
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=stop')
+    assert rc == 0, failures(out)
+    try:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '-e', 'ipsec_vpn_wait_timeout=10',
+                               '-e', tunnels_with(ike_proposals=['aes128-sha256-modp2048'], esp_proposals=['aes128-sha256']))
+        assert rc != 0
+        msg = failures(out)
+        assert 'the peer answered NO_PROPOSAL_CHOSEN to IKE_SA_INIT' in msg, msg
+        assert 'we offered IKE aes128-sha256-modp2048; ESP aes128-sha256' in msg, msg
+        results = [r for p in out['plays'] for t in p['tasks'] for h in t['hosts'].values() for r in [h] + h.get('results', [])]
+        refusals = [r['peer_refusal'] for r in results if r.get('peer_refusal')]
+        assert refusals and refusals[0].startswith('the peer answered NO_PROPOSAL_CHOSEN'), refusals
+    finally:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+        assert rc == 0, failures(out)
+
+
 def test_check_mode_changes_no_file_and_no_loaded_connection(lab, tunnel_up):
     before = conf_state(lab)
     rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '--check', '--diff',

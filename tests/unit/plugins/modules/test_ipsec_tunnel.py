@@ -369,6 +369,10 @@ def test_wait_failure_reports_the_daemon_log_without_the_key(daemon):
     assert not any(line.startswith("plugin '") for line in r['log'])
     assert r['changed'] is True  # the files were written and loaded before the initiation failed
     assert r['status']['up'] is False
+    # the peer's refusal in words, before the raw log lines
+    assert r['peer_refusal'].startswith('the peer answered AUTHENTICATION_FAILED to IKE_AUTH: the peer did not accept '
+                                        'our authentication: the pre-shared key or the IDs differ')
+    assert r['msg'].index(r['peer_refusal']) < r['msg'].index('last daemon log lines')
     assert_no_psk(r)
 
 
