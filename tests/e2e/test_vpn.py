@@ -135,11 +135,11 @@ def test_a_tunnel_the_router_refuses_says_why_in_the_routers_words(lab, tunnel_u
     assert rc == 0, failures(out)
     try:
         rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '-e', 'ipsec_vpn_wait_timeout=10',
-                               '-e', tunnels_with(ike_proposals=['aes128-sha256-modp2048'], esp_proposals=['aes128-sha256']))
+                               '-e', tunnels_with(ike_proposals=['aes128-sha256-modp2048'], esp_proposals=['aes128-sha256-modp2048']))
         assert rc != 0
         msg = failures(out)
         assert 'the peer answered NO_PROPOSAL_CHOSEN to IKE_SA_INIT' in msg, msg
-        assert 'we offered IKE aes128-sha256-modp2048; ESP aes128-sha256' in msg, msg
+        assert 'we offered IKE aes128-sha256-modp2048; ESP aes128-sha256-modp2048' in msg, msg
         results = [r for p in out['plays'] for t in p['tasks'] for h in t['hosts'].values() for r in [h] + h.get('results', [])]
         refusals = [r['peer_refusal'] for r in results if r.get('peer_refusal')]
         assert refusals and refusals[0].startswith('the peer answered NO_PROPOSAL_CHOSEN'), refusals
