@@ -34,7 +34,7 @@ e2e_cutover=(tests/e2e/test_cutover.py tests/e2e/test_backup.py)
 # patch level the runner's survey asks for: the job runs every store's no-op path, and the real
 # rollout is proven once, in test_fleet.py. The deploy through the runner comes before it (the fleet
 # status test reads the store it cut over).
-e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py
+e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py tests/e2e/test_console.py
           tests/e2e/test_runner.py::test_deploy_through_the_runner_with_the_survey_confirmation
           tests/e2e/test_runner.py::test_a_wrong_confirmation_stops_the_deploy_before_anything
           tests/e2e/test_fleet.py tests/e2e/test_runner.py::test_fleet_update_through_the_runner

@@ -15,7 +15,7 @@ root=$(pwd)
 packages=(
   docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
   iproute2 openssh-client sqlite3 shellcheck qemu-system-x86 qemu-utils zstd fdisk grub-common
-  chromium
+  chromium tmux
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -46,6 +46,14 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" >"$stamp"
 else
   echo "setup: .venv matches requirements.txt"
+fi
+
+# The operator's console, `poscloud` (console/, outside the collection), as an entry point of the
+# venv, editable so it always runs this checkout's code; its dependencies are in requirements.txt.
+if [ "$(.venv/bin/python -c 'import poscloud_console, os; print(os.path.dirname(os.path.dirname(os.path.abspath(poscloud_console.__file__))))' 2>/dev/null)" != "$root/console" ] \
+   || [ ! -x .venv/bin/poscloud ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation --no-index -e console
+  echo "setup: installed the console as .venv/bin/poscloud"
 fi
 
 link=.collections/ansible_collections/poscloud/fleet

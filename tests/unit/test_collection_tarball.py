@@ -13,7 +13,9 @@ BIN = os.path.dirname(sys.executable)
 # What a consumer never needs, and what would leak lab state or a local build into the tarball.
 NEVER = ['.venv/*', '.state/*', '.collections/*', '.git/*', '.ci/*', 'reports/*', 'build/*', 'tests/output/*',
          'bench/results/*', '*/__pycache__/*', '*.pyc', '*/.ansible/*', '.ansible/*', '*.tar.gz', '*.qcow2',
-         '*/id_ed25519', '*.pem', '*.key']
+         '*/id_ed25519', '*.pem', '*.key',
+         # the operator's console ships beside the collection, not in it
+         'console/*', '*.egg-info/*']
 
 
 def tool(name):

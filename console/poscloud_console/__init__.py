@@ -1,0 +1,3 @@
+# Copyright: poscloud.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The operator's console: the store menu the support technician knows, backed by the playbooks."""
