@@ -99,7 +99,15 @@ class PlaybookRun(object):
         self.status = 'new'
         runs = os.path.join(root, '.state', 'console', 'runs')
         os.makedirs(runs, mode=0o700, exist_ok=True)
-        self.private_dir = os.path.join(runs, run_dir_name(request.get('limit'), label))
+        base = os.path.join(runs, run_dir_name(request.get('limit'), label))
+        self.private_dir, n = base, 1
+        while True:  # ansible-runner wants the folder to exist; two runs in one second get their own
+            try:
+                os.mkdir(self.private_dir, 0o700)
+                break
+            except FileExistsError:
+                n += 1
+                self.private_dir = '%s-%d' % (base, n)
         self.done = threading.Event()
         self._cancel = False
 
