@@ -195,6 +195,22 @@ def test_the_console_in_a_real_terminal(store_up):
         header = wait_for('POS IP: 192.168.222.222', 120)
         assert "Mike's Store of Stuff 12345678" in header and 'Enter selection' in header
         keep('console-store.txt', header)
+        # POS Status, caught while it runs: the live task view and the progress line.
+        subprocess.run(['tmux', 'send-keys', '-t', session, '1', 'Enter'], check=True)
+        running, end = None, time.time() + 120
+        while time.time() < end and running is None:
+            screen = pane()
+            if 'done, rc' in screen or 'FAILED, rc' in screen:
+                break
+            if 'running, ' in screen and ' | ' in screen:
+                running = screen
+            time.sleep(0.1)
+        assert running, 'POS Status was never seen running with a task line:\n' + pane()
+        assert 'POS Status - store 12345678' in running
+        keep('console-pos-status-running.txt', running)
+        wait_for('done, rc 0', 120)
+        subprocess.run(['tmux', 'send-keys', '-t', session, 'Escape'], check=True)
+        wait_for('Enter selection', 10)
         subprocess.run(['tmux', 'send-keys', '-t', session, '1', '1', '1', 'Enter'], check=True)
         result = wait_for('done, rc 0', 120)
         result = wait_for('PLAY RECAP', 10)
