@@ -91,7 +91,6 @@ def test_runner_events_become_task_lines():
     assert runner.run_dir_name('store_1/x', '112').endswith('-store_1_x-112')
 
 
-
 def test_each_run_gets_its_own_private_folder_made_before_ansible_runner_starts(tmp_path):
     request = {'playbook': 'pos_status.yml', 'limit': 'store_12345678'}
     first = runner.PlaybookRun(str(tmp_path), 'inv', request, 'status')
@@ -99,6 +98,7 @@ def test_each_run_gets_its_own_private_folder_made_before_ansible_runner_starts(
     assert os.path.isdir(first.private_dir) and os.path.isdir(second.private_dir)
     assert first.private_dir != second.private_dir
     assert oct(os.stat(first.private_dir).st_mode & 0o777) == '0o700'
+
 
 def test_the_header_has_a_line_per_field_and_per_tunnel():
     lines = header.header_lines({
