@@ -38,7 +38,7 @@ e2e_rest=(tests/e2e/test_pos.py tests/e2e/test_vpn.py tests/e2e/test_secrets.py 
           tests/e2e/test_runner.py::test_deploy_through_the_runner_with_the_survey_confirmation
           tests/e2e/test_runner.py::test_a_wrong_confirmation_stops_the_deploy_before_anything
           tests/e2e/test_fleet.py tests/e2e/test_runner.py::test_fleet_update_through_the_runner
-          tests/e2e/test_media.py)
+          tests/e2e/test_media.py tests/e2e/test_lab_engines.py)
 e2e_stream() {  # name, test files...
   local name=$1; shift
   "${pytest[@]}" "$@" -v --durations=25 2>&1 | sed -u "s/^/[$name] /"
