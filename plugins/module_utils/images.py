@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import fnmatch
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
 
 KINDS = ('media', 'lab', 'snapshot')
 

@@ -323,8 +323,8 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     label_change,
 )
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
-    LABEL_PREFIX,
     MediaError,
     build_inputs,
     input_hash,
@@ -339,7 +339,6 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     render_apt_auth,
     render_labels,
     render_sources_list,
-    sha256_text,
     strip_credentials,
     url_credentials,
     update_sources_for_suite,
@@ -452,7 +451,7 @@ class MediaBuilder(object):
                 parse_mode(mode, '%s.mode' % where)
             except ValueError as e:
                 raise MediaError(str(e))
-            files.append({'dest': dest, 'mode': mode, 'data': data, 'content_sha256': sha256_text(data)})
+            files.append({'dest': dest, 'mode': mode, 'data': data, 'content_sha256': sha256_bytes(data)})
         return files
 
     def resolve(self):
