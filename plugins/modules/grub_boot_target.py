@@ -421,36 +421,15 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options, write_target
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
-    ENVBLK_SIZE,
-    GRUB_CFG_PATH,
-    GRUBENV_PATH,
-    HEALTH_ACTIONS,
-    MODE_VARIABLES,
-    NEXT_ENTRY,
-    SAVED_ENTRY,
-    TRIAL_ENTRY,
-    GrubError,
-)
+    ENVBLK_SIZE, GRUB_CFG_PATH, GRUBENV_PATH, HEALTH_ACTIONS, MODE_VARIABLES, NEXT_ENTRY, SAVED_ENTRY, TRIAL_ENTRY,
+    GrubError)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import (
-    assess_env_location,
-    dm_type_from_uuid,
-    mount_for_path,
-    parse_findmnt,
-    parse_lsblk,
-)
+    assess_env_location, dm_type_from_uuid, mount_for_path, parse_findmnt, parse_lsblk)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import (
-    EnvBlock,
-    env_diff_text,
-    plan_changes,
-    restore_changes,
-)
+    EnvBlock, env_diff_text, plan_changes, restore_changes)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.menu import default_info, parse_grub_cfg
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.trial import (
-    arm_trial,
-    commit_trial,
-    rollback_trial,
-    trial_state,
-)
+    arm_trial, commit_trial, rollback_trial, trial_state)
 
 
 def sys_device_chain(device, sys_root='/sys'):

@@ -468,21 +468,9 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import (
-    AUTH_METHODS,
-    DEFAULT_AUTH,
-    DEFAULT_DPD_ACTION,
-    DEFAULT_DPD_DELAY,
-    DEFAULT_ESP_PROPOSALS,
-    DEFAULT_IKE_PROPOSALS,
-    DEFAULT_IKE_VERSION,
-    DEFAULT_LOCAL_ADDRS,
-    DEFAULT_START_ACTION,
-    DPD_ACTIONS,
-    IKE_VERSIONS,
-    REDACTED,
-    START_ACTIONS,
-    SwanctlError,
-)
+    AUTH_METHODS, DEFAULT_AUTH, DEFAULT_DPD_ACTION, DEFAULT_DPD_DELAY, DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS,
+    DEFAULT_IKE_VERSION, DEFAULT_LOCAL_ADDRS, DEFAULT_START_ACTION, DPD_ACTIONS, IKE_VERSIONS, REDACTED, START_ACTIONS,
+    SwanctlError)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import filter_log_events, filter_log_lines
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
     conf_path, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)

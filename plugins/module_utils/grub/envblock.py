@@ -12,15 +12,8 @@ import re
 from collections import OrderedDict
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
-    CONTRACT_VARIABLES,
-    ENVBLK_MESSAGE,
-    ENVBLK_SIGNATURE,
-    ENVBLK_SIZE,
-    GrubEnvCorrupt,
-    GrubEnvError,
-    GrubEnvFull,
-    GrubTargetError,
-)
+    CONTRACT_VARIABLES, ENVBLK_MESSAGE, ENVBLK_SIGNATURE, ENVBLK_SIZE, GrubEnvCorrupt, GrubEnvError, GrubEnvFull,
+    GrubTargetError)
 
 _NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 

@@ -17,43 +17,16 @@ import subprocess
 import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
-    ENVBLK_SIGNATURE,
-    GrubConfigError,
-    GrubEnvCorrupt,
-    GrubEnvError,
-    GrubEnvFull,
-    GrubHealthError,
-    GrubTargetError,
-    TRIAL_ENTRY,
-)
+    ENVBLK_SIGNATURE, GrubConfigError, GrubEnvCorrupt, GrubEnvError, GrubEnvFull, GrubHealthError, GrubTargetError,
+    TRIAL_ENTRY)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import (
-    assess_env_location,
-    dm_type_from_uuid,
-    mount_for_path,
-    parse_findmnt,
-    parse_lsblk,
-)
+    assess_env_location, dm_type_from_uuid, mount_for_path, parse_findmnt, parse_lsblk)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import (
-    EnvBlock,
-    env_diff_text,
-    parse_envblock,
-    plan_changes,
-    render_envblock,
-    restore_changes,
-    validate_name,
-)
+    EnvBlock, env_diff_text, parse_envblock, plan_changes, render_envblock, restore_changes, validate_name)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.menu import (
-    default_info,
-    grub_strtoul,
-    menuentry_eq,
-    parse_grub_cfg,
-)
+    default_info, grub_strtoul, menuentry_eq, parse_grub_cfg)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.trial import (
-    arm_trial,
-    commit_trial,
-    rollback_trial,
-    trial_state,
-)
+    arm_trial, commit_trial, rollback_trial, trial_state)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 UUID = '5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58'

@@ -12,37 +12,15 @@ import pytest
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import SwanctlError
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import filter_log_events, filter_log_lines
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.parse import (
-    parse_list_conns,
-    parse_list_sas,
-    parse_loaded_conn_names,
-    parse_vici_pretty,
-)
+    parse_list_conns, parse_list_sas, parse_loaded_conn_names, parse_vici_pretty)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
-    conf_path,
-    quote,
-    redact_secrets,
-    render_conf,
-    render_secrets,
-    secret_of,
-    secrets_path,
-)
+    conf_path, quote, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import (
-    child_installed,
-    loaded_conn_drift,
-    other_tunnels,
-    tunnel_status,
-)
+    child_installed, loaded_conn_drift, other_tunnels, tunnel_status)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.syntax import load_problems, settings_syntax_errors
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.validate import classify_token, validate_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.vici import (
-    VICI_EVENT,
-    VICI_EVENT_CONFIRM,
-    VICI_EVENT_REGISTER,
-    vici_message,
-    vici_packet,
-    vici_socket_path,
-    vici_split,
-)
+    VICI_EVENT, VICI_EVENT_CONFIRM, VICI_EVENT_REGISTER, vici_message, vici_packet, vici_socket_path, vici_split)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'swanctl')
 PSK = 'Lab-only "quoted" \\ key #1 0123456789'

@@ -1,6 +1,7 @@
 """The swanctl runner: one command line for every caller (a local swanctl, or one behind a prefix such
 as ``docker exec``), a time limit on every call, and a failing or unreadable query as DaemonError."""
 import os
+import pathlib
 
 import pytest
 
@@ -9,14 +10,9 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import runn
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, Swanctl
 from ansible_collections.poscloud.fleet.plugins.modules import store_status
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'swanctl')
+CAPTURES = pathlib.Path(__file__).parent / 'fixtures' / 'swanctl'
 NOISE = "plugin 'ldap': failed to load - ldap_plugin_create not found\n"
 REFUSED = "Error: connecting to 'default' URI failed: No such file or directory\n"
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return f.read()
 
 
 class Recorder(object):
@@ -38,8 +34,8 @@ def untimed(cmd):
 
 
 def healthy():
-    return Recorder({'--list-conns': (0, fixture('list-conns-two.pretty'), NOISE),
-                     '--list-sas': (0, fixture('list-sas-two.pretty'), '')})
+    return Recorder({'--list-conns': (0, (CAPTURES / 'list-conns-two.pretty').read_text(), NOISE),
+                     '--list-sas': (0, (CAPTURES / 'list-sas-two.pretty').read_text(), '')})
 
 
 def test_a_local_swanctl_runs_with_the_uri_under_a_time_limit():
