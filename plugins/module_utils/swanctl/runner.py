@@ -106,7 +106,7 @@ class Swanctl(object):
         except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError, OSError) as e:
             lines = clean_output(out).splitlines()
             raise DaemonError('%s printed output that cannot be read (%s; last line: %s): is swanctl_path '
-                              "strongSwan's swanctl" % (command, e, lines[-1] if lines else 'none'))
+                              "strongSwan's swanctl?" % (command, e, lines[-1] if lines else 'none'))
 
     def list_conns(self):
         return self.query(parse_list_conns, '--list-conns', '--pretty')
