@@ -324,6 +324,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
 )
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes
+from ansible_collections.poscloud.fleet.plugins.module_utils.images import BUILD_KINDS
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     MediaError,
     build_inputs,
@@ -333,6 +334,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     missing_packages_from_log,
     parse_apt_sources,
     APT_AUTH_PATH,
+    VARIANTS,
     apt_download_options,
     parse_dpkg_status,
     patch_level,
@@ -855,9 +857,9 @@ def main():
         argument_spec=dict(
             name=dict(type='str', required=True),
             tag=dict(type='str', default='latest'),
-            kind=dict(type='str', default='media', choices=['media', 'lab']),
+            kind=dict(type='str', default='media', choices=list(BUILD_KINDS)),
             suite=dict(type='str', default='bookworm'),
-            variant=dict(type='str', default='minbase', choices=['minbase', 'buildd', 'fakechroot', '-']),
+            variant=dict(type='str', default='minbase', choices=list(VARIANTS)),
             components=dict(type='list', elements='str', default=['main']),
             packages=dict(type='list', elements='str', default=[]),
             mirror=dict(type='str'),
