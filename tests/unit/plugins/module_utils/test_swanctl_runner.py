@@ -106,3 +106,11 @@ def test_store_status_fails_on_a_hung_exec():
     docker = DockerCLI(Recorder({'--list-conns': (124, '', '')}), timeout=20)
     with pytest.raises(DockerError, match='swanctl --list-conns did not finish within 20 s'):
         store_status.read_tunnels(docker, 'pos-12345678')
+
+
+def test_store_status_reports_output_it_cannot_read():
+    garbled = 'list-sa event {\n  pcf-store {\n    established = 5\n    child-sas = [\n  }\n}\n'
+    rec = healthy()
+    rec.answers['--list-sas'] = (0, garbled, '')
+    tunnels, error = store_status.read_tunnels(DockerCLI(rec), 'pos-12345678')
+    assert tunnels == [] and error.startswith('swanctl --list-sas --pretty --noblock printed output that cannot be read')
