@@ -8,11 +8,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import os
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_bytes
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,15 +26,15 @@ VPN_HOOK_FILES = {
 }
 
 
+def read_bytes(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
 def files_digest(root, groups):
-    out = {}
-    for name, paths in sorted(groups.items()):
-        h = hashlib.sha256()
-        for path in paths:
-            with open(os.path.join(root, path), 'rb') as f:
-                h.update(f.read())
-        out[name] = h.hexdigest()
-    return out
+    """name -> SHA-256 of the contents of the group's files, one after the other."""
+    return dict((name, sha256_bytes(b''.join(read_bytes(os.path.join(root, path)) for path in paths)))
+                for name, paths in sorted(groups.items()))
 
 
 class ActionModule(ActionBase):

@@ -85,6 +85,15 @@ class DockerCLI(object):
             cmd += ['--host', self.host]
         return cmd
 
+    def command(self, *args):
+        """The docker command line of ``args``, for a runner that runs it itself (as the swanctl
+        runner runs ``docker exec``)."""
+        return self._base() + list(args)
+
+    def run_command(self, cmd, **kwargs):
+        """What the module's run_command returns for ``cmd`` (a whole command line)."""
+        return self._run(cmd, **kwargs)
+
     def run(self, args, check=True, data=None, long_call=False):
         """Run one docker command, stopped after docker_timeout seconds (twelve times that with
         ``long_call``, for commit, save, load). A command that times out always raises DockerError."""

@@ -9,9 +9,11 @@ __metaclass__ = type
 
 import fnmatch
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
 
-KINDS = ('media', 'lab', 'snapshot')
+# What image_build makes, and every kind of image the collection labels.
+BUILD_KINDS = ('media', 'lab')
+KINDS = BUILD_KINDS + ('snapshot',)
 
 
 def summarize(image, containers_by_image):

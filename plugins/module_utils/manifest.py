@@ -13,16 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
-import hashlib
 import json
 import os
 import stat
 import tarfile
 import time
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import canonical_json, sha256_bytes, sha256_stream
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
-
-CHUNK = 1024 * 1024
 
 
 class ManifestError(Exception):
@@ -34,23 +32,13 @@ def _excluded(relpath, patterns):
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relpath, p) for p in patterns)
 
 
-def _hash_stream(f):
-    h = hashlib.sha256()
-    while True:
-        block = f.read(CHUNK)
-        if not block:
-            break
-        h.update(block)
-    return h.hexdigest()
-
-
 def _entry(path, kind, size=0, mode=0, sha256=''):
     return {'path': path, 'type': kind, 'size': size, 'mode': '%04o' % (mode & 0o7777), 'sha256': sha256}
 
 
 def _link_entry(path, target):
     """A symbolic link: its target, hashed (links are never followed)."""
-    return _entry(path, 'link', sha256=hashlib.sha256(target.encode('utf-8', 'surrogateescape')).hexdigest())
+    return _entry(path, 'link', sha256=sha256_bytes(target.encode('utf-8', 'surrogateescape')))
 
 
 def _file_hash(full, st, cache, fresh):
@@ -65,7 +53,7 @@ def _file_hash(full, st, cache, fresh):
         digest = old[5]
     else:
         with open(full, 'rb') as f:
-            digest = _hash_stream(f)
+            digest = sha256_stream(f)
     fresh[full] = key + [digest]
     return digest
 
@@ -131,7 +119,7 @@ def tar_entries(archive, data_paths, exclude=()):
                     out.append(_link_entry(name, m.linkname))
                 elif m.isfile():
                     f = tar.extractfile(m)
-                    out.append(_entry(name, 'file', m.size, m.mode, _hash_stream(f)))
+                    out.append(_entry(name, 'file', m.size, m.mode, sha256_stream(f)))
                 else:
                     raise ManifestError('%s holds %s, which is neither a file, a folder nor a link'
                                         % (archive, name))
@@ -142,12 +130,11 @@ def tar_entries(archive, data_paths, exclude=()):
 
 def manifest_text(entries):
     """The canonical text of a manifest: one JSON object per line, in path order."""
-    return ''.join(json.dumps(e, sort_keys=True, separators=(',', ':')) + '\n'
-                   for e in sorted(entries, key=lambda e: e['path']))
+    return ''.join(canonical_json(e) + '\n' for e in sorted(entries, key=lambda e: e['path']))
 
 
 def manifest_digest(entries):
-    return hashlib.sha256(manifest_text(entries).encode('utf-8')).hexdigest()
+    return sha256_bytes(manifest_text(entries))
 
 
 def parse_manifest(text):

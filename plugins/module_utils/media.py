@@ -10,14 +10,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import json
 import re
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
-LABEL_PREFIX = 'poscloud.fleet.'
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_json
+
 # Bumped when the build procedure changes in a way that makes old images differ from new ones.
 BUILDER_VERSION = '1'
 
@@ -39,17 +38,6 @@ TAG_RE = re.compile(r'^[\w][\w.-]{0,127}\Z')
 
 class MediaError(Exception):
     """An input is wrong; the message names the input and says how to fix it."""
-
-
-def canonical_json(value):
-    """Serialise ``value`` the same way every time (sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(',', ':'), ensure_ascii=True)
-
-
-def sha256_text(text):
-    if not isinstance(text, bytes):
-        text = text.encode('utf-8')
-    return hashlib.sha256(text).hexdigest()
 
 
 def validate_repository(name):
@@ -311,11 +299,11 @@ def render_sources_list(sources, components):
 
 def file_digest(entry):
     """Digest of one ``files`` entry: its destination, mode and content digest."""
-    return sha256_text(canonical_json({
+    return sha256_json({
         'dest': entry['dest'],
         'mode': entry.get('mode'),
         'content_sha256': entry['content_sha256'],
-    }))
+    })
 
 
 def build_inputs(suite, variant, components, packages, mirror, files, arch, options=None):
@@ -336,7 +324,7 @@ def build_inputs(suite, variant, components, packages, mirror, files, arch, opti
 
 
 def input_hash(inputs):
-    return sha256_text(canonical_json(inputs))
+    return sha256_json(inputs)
 
 
 def parse_dpkg_status(text):
@@ -364,7 +352,7 @@ def parse_dpkg_status(text):
 
 
 def manifest_digest(manifest):
-    return sha256_text(canonical_json(manifest))
+    return sha256_json(manifest)
 
 
 def parse_release_date(text):

@@ -11,11 +11,8 @@ import math
 import posixpath
 import re
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
-    PACKAGE_NAME_RE,
-    canonical_json,
-    sha256_text,
-)
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_json
+from ansible_collections.poscloud.fleet.plugins.module_utils.media import PACKAGE_NAME_RE
 
 # Name patterns end in \Z, not $: '$' also matches before a final newline ('demo\n').
 NAME_RE = re.compile(r'^[a-z][a-z0-9_-]{0,31}\Z')
@@ -371,4 +368,4 @@ def validate_profile(profile):
 
 def profile_digest(profile):
     """SHA-256 of a normalised profile: the staging input that stands for the profile."""
-    return sha256_text(canonical_json(profile))
+    return sha256_json(profile)

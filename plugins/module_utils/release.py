@@ -44,6 +44,7 @@ import time
 
 from contextlib import contextmanager
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import CHUNK, canonical_json, sha256_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write, fsync_folder, parse_mode
 
 STORE = '/var/lib/poscloud/releases'
@@ -51,7 +52,6 @@ ID_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z')
 SHA_RE = re.compile(r'[0-9a-f]{64}\Z')
 NAME_RE = re.compile(r'[a-z_][a-z0-9_.-]{0,31}\$?\Z')
 TIME_RE = re.compile(r'(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?\Z')
-CHUNK = 1024 * 1024
 MANIFEST = 'release.json'
 ORIGINAL = '(before any release)'
 # Paths a release may never write: the machine's virtual file systems, and the store itself.
@@ -64,20 +64,6 @@ class ReleaseError(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Hashes and times
-
-def sha256_stream(f):
-    h = hashlib.sha256()
-    while True:
-        block = f.read(CHUNK)
-        if not block:
-            return h.hexdigest()
-        h.update(block)
-
-
-def sha256_file(path):
-    with open(path, 'rb') as f:
-        return sha256_stream(f)
-
 
 def now_text(clock=None):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime((clock or time.time)()))
@@ -464,7 +450,7 @@ class Store(object):
     def append(self, record):
         if not os.path.isdir(self.dir):
             os.makedirs(self.dir, 0o700)
-        line = json.dumps(record, sort_keys=True, separators=(',', ':')) + '\n'
+        line = canonical_json(record) + '\n'
         fd = os.open(self.history_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             # a line cut short by an earlier crash is closed first, so this record starts a line

@@ -13,7 +13,7 @@ import re
 import stat
 from datetime import datetime
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import canonical_json, sha256_text
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_json
 
 TIMESTAMP_FORMAT = '%Y%m%dT%H%M%SZ'
 TIMESTAMP_RE = re.compile(r'^\d{8}T\d{6}Z\Z')
@@ -124,8 +124,7 @@ def tree_digest(root):
 
 def source_digest(container_id, fs_digest, changes, labels):
     """What a snapshot was taken of: the container, its writable layer, and what was asked."""
-    return sha256_text(canonical_json({'container': container_id, 'fs': fs_digest,
-                                       'changes': list(changes), 'labels': labels}))
+    return sha256_json({'container': container_id, 'fs': fs_digest, 'changes': list(changes), 'labels': labels})
 
 
 def parse_sha256_file(text, filename=None):

@@ -10,18 +10,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import json
-
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_json
 
 # Bumped when the meaning of the inputs changes, so that every store is restaged once.
 STAGE_FORMAT = 2
 STAGE_HASH_LABEL = LABEL_PREFIX + 'stage-hash'
-
-
-def sha256_json(value):
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()
 
 
 def support_users_digest(support_users):

@@ -11,8 +11,8 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import tunnel_status
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import tunnel_status
 
 STATE_MOUNT = '/var/lib/poscloud'
 

@@ -78,7 +78,6 @@ files:
 '''
 
 import gzip
-import hashlib
 import io
 import os
 import re
@@ -86,6 +85,7 @@ import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_bytes, sha256_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z
@@ -159,7 +159,7 @@ def main():
         data, count = pack(p['src'], prefix)
     except (ValueError, IOError, OSError) as e:
         module.fail_json(msg='src: cannot pack %s under %s: %s' % (p['src'], prefix, e))
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_bytes(data)
     result = dict(changed=False, sha256=digest, size=len(data), files=count, dest=p['dest'])
     if p['expected_sha256'] and p['expected_sha256'].lower() != digest:
         module.fail_json(msg='expected_sha256: the media packed from %s has SHA-256 %s, not %s: the application files '
@@ -167,8 +167,7 @@ def main():
                                  p['src'], digest, p['expected_sha256']), **result)
     before = None
     if os.path.isfile(p['dest']):
-        with open(p['dest'], 'rb') as f:
-            before = hashlib.sha256(f.read()).hexdigest()
+        before = sha256_file(p['dest'])
     sum_text = '%s  %s\n' % (digest, os.path.basename(p['dest']))
     sum_path = p['dest'] + '.sha256'
     current_sum = None

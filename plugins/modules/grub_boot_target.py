@@ -420,30 +420,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options, write_target
-from ansible_collections.poscloud.fleet.plugins.module_utils.grub import (
-    ENVBLK_SIZE,
-    NEXT_ENTRY,
-    SAVED_ENTRY,
-    TRIAL_ENTRY,
-    EnvBlock,
-    GrubError,
-    arm_trial,
-    assess_env_location,
-    commit_trial,
-    default_info,
-    dm_type_from_uuid,
-    env_diff_text,
-    mount_for_path,
-    parse_findmnt,
-    parse_grub_cfg,
-    parse_lsblk,
-    plan_changes,
-    restore_changes,
-    rollback_trial,
-    trial_state,
-)
-
-MODE_VARIABLE = {'once': NEXT_ENTRY, 'default': SAVED_ENTRY}
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
+    ENVBLK_SIZE, GRUB_CFG_PATH, GRUBENV_PATH, HEALTH_ACTIONS, MODE_VARIABLES, NEXT_ENTRY, SAVED_ENTRY, TRIAL_ENTRY,
+    GrubError)
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import (
+    assess_env_location, dm_type_from_uuid, mount_for_path, parse_findmnt, parse_lsblk)
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import (
+    EnvBlock, env_diff_text, plan_changes, restore_changes)
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.menu import default_info, parse_grub_cfg
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.trial import (
+    arm_trial, commit_trial, rollback_trial, trial_state)
 
 
 def sys_device_chain(device, sys_root='/sys'):
@@ -696,7 +682,7 @@ class GrubBootTarget(object):
                 return [], 'no trial is armed; nothing to roll back', False
             return plan['changes'], ('trial of %s rolled back to %s' % (plan['trial'], plan['known_good'])), False
 
-        name = MODE_VARIABLE[p['mode']]
+        name = MODE_VARIABLES[p['mode']]
         if p['state'] == 'query':
             return [], 'queried', False
         if p['state'] == 'absent':
@@ -798,12 +784,12 @@ class GrubBootTarget(object):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            grubenv=dict(type='path', default='/boot/grub/grubenv'),
-            grub_cfg=dict(type='path', default='/boot/grub/grub.cfg'),
+            grubenv=dict(type='path', default=GRUBENV_PATH),
+            grub_cfg=dict(type='path', default=GRUB_CFG_PATH),
             target=dict(type='str'),
-            mode=dict(type='str', default='once', choices=['once', 'default']),
+            mode=dict(type='str', default='once', choices=list(MODE_VARIABLES)),
             state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
-            health=dict(type='str', choices=['arm', 'commit', 'rollback']),
+            health=dict(type='str', choices=list(HEALTH_ACTIONS)),
             known_good=dict(type='str'),
             restore=dict(type='dict'),
             force=dict(type='bool', default=False),

@@ -323,8 +323,9 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     label_change,
 )
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes
+from ansible_collections.poscloud.fleet.plugins.module_utils.images import BUILD_KINDS
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
-    LABEL_PREFIX,
     MediaError,
     build_inputs,
     input_hash,
@@ -333,13 +334,13 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     missing_packages_from_log,
     parse_apt_sources,
     APT_AUTH_PATH,
+    VARIANTS,
     apt_download_options,
     parse_dpkg_status,
     patch_level,
     render_apt_auth,
     render_labels,
     render_sources_list,
-    sha256_text,
     strip_credentials,
     url_credentials,
     update_sources_for_suite,
@@ -452,7 +453,7 @@ class MediaBuilder(object):
                 parse_mode(mode, '%s.mode' % where)
             except ValueError as e:
                 raise MediaError(str(e))
-            files.append({'dest': dest, 'mode': mode, 'data': data, 'content_sha256': sha256_text(data)})
+            files.append({'dest': dest, 'mode': mode, 'data': data, 'content_sha256': sha256_bytes(data)})
         return files
 
     def resolve(self):
@@ -856,9 +857,9 @@ def main():
         argument_spec=dict(
             name=dict(type='str', required=True),
             tag=dict(type='str', default='latest'),
-            kind=dict(type='str', default='media', choices=['media', 'lab']),
+            kind=dict(type='str', default='media', choices=list(BUILD_KINDS)),
             suite=dict(type='str', default='bookworm'),
-            variant=dict(type='str', default='minbase', choices=['minbase', 'buildd', 'fakechroot', '-']),
+            variant=dict(type='str', default='minbase', choices=list(VARIANTS)),
             components=dict(type='list', elements='str', default=['main']),
             packages=dict(type='list', elements='str', default=[]),
             mirror=dict(type='str'),

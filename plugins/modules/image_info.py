@@ -145,7 +145,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.images import list_images
+from ansible_collections.poscloud.fleet.plugins.module_utils.images import KINDS, list_images
 
 
 def main():
@@ -153,7 +153,7 @@ def main():
         argument_spec=dict(
             name=dict(type='str'),
             store=dict(type='str'),
-            kind=dict(type='str', choices=['media', 'lab', 'snapshot']),
+            kind=dict(type='str', choices=list(KINDS)),
             labels=dict(type='dict', default={}),
             all=dict(type='bool', default=False),
             **docker_argument_spec()

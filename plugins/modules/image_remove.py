@@ -119,6 +119,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
+    KINDS,
     describe,
     list_images,
     removal_blockers,
@@ -132,7 +133,7 @@ def main():
             images=dict(type='list', elements='str', default=[]),
             name=dict(type='str'),
             store=dict(type='str'),
-            kind=dict(type='str', choices=['media', 'lab', 'snapshot']),
+            kind=dict(type='str', choices=list(KINDS)),
             labels=dict(type='dict', default={}),
             force=dict(type='bool', default=False),
             skip_guarded=dict(type='bool', default=False),

@@ -207,7 +207,6 @@ sha256:
   type: str
 '''
 
-import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -217,7 +216,8 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec, label_change
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write, check_path_options
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX, MediaError, validate_repository
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes, sha256_file
+from ansible_collections.poscloud.fleet.plugins.module_utils.media import MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     SnapshotError,
     parse_sha256_file,
@@ -228,14 +228,6 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     unique_timestamp_tag,
     validate_changes,
 )
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def describe(image):
@@ -284,7 +276,7 @@ class Snapshots(object):
         if upper and os.path.isdir(upper):
             return 'overlay:' + tree_digest(upper)
         rc, out, err = self.docker.run(['container', 'diff', container['Id']])
-        return 'diff:' + hashlib.sha256(out.encode('utf-8')).hexdigest()
+        return 'diff:' + sha256_bytes(out)
 
     def snapshot_labels(self, container):
         labels = dict((str(k), str(v)) for k, v in self.p['labels'].items())
@@ -395,7 +387,7 @@ class Snapshots(object):
             return
         with atomic_file(path, 0o640, module=self.module, prefix='.export-') as tmp:
             self.docker.run(['image', 'save', '--output', tmp, p['image']], long_call=True)
-            digest = file_sha256(tmp)
+            digest = sha256_file(tmp)
         atomic_write(self.module, sum_path, '%s  %s\n' % (digest, os.path.basename(path)))
         meta = {'image_id': image['Id'], 'tags': image.get('RepoTags') or [], 'sha256': digest}
         atomic_write(self.module, meta_path, json.dumps(meta, indent=2, sort_keys=True) + '\n')
@@ -419,7 +411,7 @@ class Snapshots(object):
                           'checksum is verified' % path)
             except SnapshotError as e:
                 self.fail('%s.sha256: %s' % (path, to_native(e)))
-        actual = file_sha256(path)
+        actual = sha256_file(path)
         self.result.update(path=path, sha256=actual)
         if actual != expected:
             self.fail('%s does not match its checksum (expected %s, found %s): the tarball is corrupt or was '

@@ -460,8 +460,6 @@ import errno
 import fcntl
 import glob
 import os
-import shutil
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -469,40 +467,20 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
-    COMMAND_TIMEOUT,
-    REDACTED,
-    VICI_EVENT,
-    VICI_EVENT_CONFIRM,
-    VICI_EVENT_REGISTER,
-    VICI_EVENT_UNKNOWN,
-    SwanctlError,
-    child_installed,
-    command_timeout_message,
-    conf_path,
-    filter_log_events,
-    filter_log_lines,
-    load_problems,
-    loaded_conn_drift,
-    other_tunnels,
-    parse_list_conns,
-    parse_list_sas,
-    redact_secrets,
-    render_conf,
-    render_secrets,
-    secret_of,
-    secrets_path,
-    settings_syntax_errors,
-    timed_command,
-    timed_out,
-    tunnel_status,
-    validate_name,
-    validate_spec,
-    vici_message,
-    vici_packet,
-    vici_socket_path,
-    vici_split,
-)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import (
+    AUTH_METHODS, DEFAULT_AUTH, DEFAULT_DPD_ACTION, DEFAULT_DPD_DELAY, DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS,
+    DEFAULT_IKE_VERSION, DEFAULT_LOCAL_ADDRS, DEFAULT_START_ACTION, DPD_ACTIONS, IKE_VERSIONS, REDACTED, START_ACTIONS,
+    SwanctlError)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import filter_log_events, filter_log_lines
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
+    conf_path, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import (
+    COMMAND_TIMEOUT, DaemonError, Swanctl, clean_output)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import (
+    child_installed, loaded_conn_drift, other_tunnels, tunnel_status)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.syntax import load_problems, settings_syntax_errors
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.validate import validate_name, validate_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.vici import ViciLogTap
 
 SPEC_KEYS = ('name', 'local_addrs', 'remote_addrs', 'local_id', 'remote_id', 'local_ts', 'remote_ts', 'auth',
              'psk', 'local_cert', 'remote_cacert', 'ike_version', 'ike_proposals', 'esp_proposals', 'dpd_delay',
@@ -512,159 +490,9 @@ SECRETS_MODE = 0o600
 LOG_LINES = 60
 
 
-class DaemonError(Exception):
-    pass
-
-
 # what to do when a swanctl query fails after the module has started to act
 QUERY_FIX = ('check that charon runs and answers on vici_uri (swanctl --stats), then run the task again: '
              'it carries on from what is in place')
-
-
-def clean_output(text):
-    """swanctl's output without the plugin loader's noise."""
-    return '\n'.join(line for line in (text or '').splitlines()
-                     if line.strip() and not line.startswith("plugin '")
-                     and not line.startswith('opening directory '))
-
-
-class Swanctl(object):
-    """Runs swanctl against one daemon and one swanctl folder."""
-
-    def __init__(self, module, binary, uri, swanctl_dir, on_timeout=None):
-        self.module = module
-        self.binary = binary
-        self.uri = uri
-        self.swanctl_dir = swanctl_dir
-        self.on_timeout = on_timeout
-        self.timeout_bin = shutil.which('timeout')
-
-    def command(self, *args):
-        cmd = [self.binary] + list(args)
-        if self.uri:
-            cmd += ['--uri', self.uri]
-        return cmd
-
-    def run(self, *args, **kwargs):
-        """Run swanctl, stopped after ``seconds`` (COMMAND_TIMEOUT by default); a command that times
-        out fails the task (through ``on_timeout``) or raises DaemonError."""
-        seconds = kwargs.get('seconds') or COMMAND_TIMEOUT
-        cmd = timed_command(self.command(*args), seconds, self.timeout_bin)
-        rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
-        if timed_out(rc, self.timeout_bin):
-            msg = command_timeout_message(args[:1], seconds)
-            if self.on_timeout is not None:
-                self.on_timeout(msg)
-            raise DaemonError(msg)
-        return rc, out or '', err or ''
-
-    def query(self, parse, *args):
-        """``parse`` of what ``swanctl args`` prints. DaemonError naming the command when it fails (with
-        its rc and the last line it printed on stderr) or prints what ``parse`` cannot read."""
-        rc, out, err = self.run(*args)
-        command = ' '.join(['swanctl'] + list(args))
-        if rc != 0:
-            lines = (clean_output(err) or clean_output(out)).splitlines()
-            raise DaemonError('%s failed (rc=%d): %s' % (command, rc, lines[-1] if lines else 'no output'))
-        try:
-            return parse(out)
-        except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError, OSError) as e:
-            lines = clean_output(out).splitlines()
-            raise DaemonError('%s printed output that cannot be read (%s; last line: %s): is swanctl_path '
-                              "strongSwan's swanctl" % (command, to_native(e), lines[-1] if lines else 'none'))
-
-    def list_conns(self):
-        return self.query(parse_list_conns, '--list-conns', '--pretty')
-
-    def list_sas(self, name=None):
-        args = ['--list-sas', '--pretty', '--noblock']
-        if name:
-            args += ['--ike', name]
-        return self.query(lambda out: parse_list_sas(out, now=time.time()), *args)
-
-    def load(self, what):
-        args = ['--load-%s' % what, '--file', os.path.join(self.swanctl_dir, 'swanctl.conf')]
-        if what == 'creds':
-            args.append('--noprompt')
-        return self.run(*args)
-
-
-class ViciLogTap(object):
-    """Follows charon's log events on the vici socket while the module waits for the peer.
-
-    Only ``unix://`` URIs are followed; for others (and when the socket cannot be opened) nothing is
-    recorded and the module falls back to I(log_path).
-    """
-
-    def __init__(self, uri):
-        self.path = vici_socket_path(uri)
-        self.sock = None
-        self.buffer = b''
-        self.events = []
-
-    def start(self):
-        if not self.path:
-            return self
-        sock = None
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(5)
-            sock.connect(self.path)
-            sock.sendall(vici_packet(VICI_EVENT_REGISTER, 'log'))
-            confirmed = False
-            while not confirmed:
-                data = sock.recv(4096)
-                if not data:
-                    raise socket.error('vici closed the connection')
-                self.buffer += data
-                packets, self.buffer = vici_split(self.buffer)
-                for kind, name, body in packets:
-                    if kind == VICI_EVENT_CONFIRM:
-                        confirmed = True
-                    elif kind == VICI_EVENT_UNKNOWN:
-                        raise socket.error('vici does not know the log event')
-                    elif kind == VICI_EVENT and name == 'log':
-                        self.events.append(('log', vici_message(body)))
-            sock.setblocking(False)
-            self.sock = sock
-        except (socket.error, socket.timeout, OSError):
-            if sock is not None:
-                sock.close()
-            self.sock = None
-        return self
-
-    def poll(self):
-        if self.sock is None:
-            return
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except (socket.error, OSError) as e:
-                if getattr(e, 'errno', None) not in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    self.close()
-                break
-            if not data:
-                self.close()
-                break
-            self.buffer += data
-        packets, self.buffer = vici_split(self.buffer)
-        for kind, name, body in packets:
-            if kind == VICI_EVENT and name == 'log':
-                self.events.append(('log', vici_message(body)))
-
-    def close(self):
-        if self.sock is not None:
-            try:
-                self.sock.close()
-            except (socket.error, OSError):
-                pass
-            self.sock = None
-
-    def stop(self):
-        """Read what is left, close the connection and return the log events seen."""
-        self.poll()
-        self.close()
-        return self.events
 
 
 def read_file(path):
@@ -695,7 +523,7 @@ class Tunnel(object):
         self.conf_path = conf_path(self.dir, self.name)
         self.secrets_path = secrets_path(self.dir, self.name)
         binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-        self.swanctl = Swanctl(module, binary, p['vici_uri'], self.dir, on_timeout=self.fail)
+        self.swanctl = Swanctl(module.run_command, binary, p['vici_uri'], self.dir, on_timeout=self.fail)
         self.actions = []
         self.result = {
             'changed': False,
@@ -1182,23 +1010,22 @@ def main():
         argument_spec=dict(
             name=dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped']),
-            local_addrs=dict(type='list', elements='str', default=['%any']),
+            local_addrs=dict(type='list', elements='str', default=list(DEFAULT_LOCAL_ADDRS)),
             remote_addrs=dict(type='list', elements='str'),
             local_id=dict(type='str'),
             remote_id=dict(type='str'),
             local_ts=dict(type='list', elements='str'),
             remote_ts=dict(type='list', elements='str'),
-            auth=dict(type='str', default='psk', choices=['psk', 'certificate']),
+            auth=dict(type='str', default=DEFAULT_AUTH, choices=list(AUTH_METHODS)),
             psk=dict(type='str', no_log=True),
             local_cert=dict(type='str'),
             remote_cacert=dict(type='str'),
-            ike_version=dict(type='int', default=2, choices=[1, 2]),
-            ike_proposals=dict(type='list', elements='str',
-                               default=['aes256gcm16-prfsha384-ecp384', 'aes256gcm16-prfsha256-modp3072']),
-            esp_proposals=dict(type='list', elements='str', default=['aes256gcm16-ecp384', 'aes256gcm16-modp3072']),
-            dpd_delay=dict(type='int', default=30),
-            dpd_action=dict(type='str', default='clear', choices=['clear', 'trap', 'restart']),
-            start_action=dict(type='str', default='none', choices=['none', 'trap', 'start']),
+            ike_version=dict(type='int', default=DEFAULT_IKE_VERSION, choices=list(IKE_VERSIONS)),
+            ike_proposals=dict(type='list', elements='str', default=list(DEFAULT_IKE_PROPOSALS)),
+            esp_proposals=dict(type='list', elements='str', default=list(DEFAULT_ESP_PROPOSALS)),
+            dpd_delay=dict(type='int', default=DEFAULT_DPD_DELAY),
+            dpd_action=dict(type='str', default=DEFAULT_DPD_ACTION, choices=list(DPD_ACTIONS)),
+            start_action=dict(type='str', default=DEFAULT_START_ACTION, choices=list(START_ACTIONS)),
             allow_weak_crypto=dict(type='bool', default=False),
             restart_on_change=dict(type='bool', default=True),
             wait=dict(type='bool', default=False),

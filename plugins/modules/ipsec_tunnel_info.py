@@ -253,26 +253,11 @@ connections:
   sample: [store-0042, store-0077]
 '''
 
-import shutil
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import (
-    COMMAND_TIMEOUT,
-    command_timeout_message,
-    parse_list_conns,
-    parse_list_sas,
-    timed_command,
-    timed_out,
-    tunnel_status,
-)
-
-
-def clean(text):
-    return ' '.join(line for line in (text or '').splitlines()
-                    if line.strip() and not line.startswith("plugin '"))
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, Swanctl
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import tunnel_status
 
 
 def main():
@@ -287,21 +272,12 @@ def main():
     check_path_options(module)
     p = module.params
     binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-    uri = ['--uri', p['vici_uri']] if p['vici_uri'] else []
-    timeout_bin = shutil.which('timeout')
-
-    def query(*args):
-        cmd = timed_command([binary] + list(args) + uri, COMMAND_TIMEOUT, timeout_bin)
-        rc, out, err = module.run_command(cmd, environ_update={'LC_ALL': 'C'})
-        if timed_out(rc, timeout_bin):
-            module.fail_json(msg=command_timeout_message(args[:1], COMMAND_TIMEOUT))
-        if rc != 0:
-            module.fail_json(msg='swanctl %s failed (rc=%d): %s. Is the strongSwan daemon running, and is '
-                                 'vici_uri right?' % (' '.join(args), rc, clean(err) or clean(out)))
-        return out
-
-    conns = parse_list_conns(query('--list-conns', '--pretty'))
-    sas = parse_list_sas(query('--list-sas', '--pretty', '--noblock'), now=time.time())
+    swanctl = Swanctl(module.run_command, binary, p['vici_uri'], on_timeout=lambda msg: module.fail_json(msg=msg))
+    try:
+        conns = swanctl.list_conns()
+        sas = swanctl.list_sas()
+    except DaemonError as e:
+        module.fail_json(msg='%s. Is the strongSwan daemon running, and is vici_uri right?' % e)
     names = set(conns) | set(sa['name'] for sa in sas)
     if p['name']:
         names = set(p['name'])

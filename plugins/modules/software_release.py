@@ -191,6 +191,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import release as rel
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_file, sha256_stream
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 
 SHA_RE = re.compile(r'[0-9a-fA-F]{64}\Z')
@@ -221,7 +222,7 @@ class ReleaseManager(object):
             if os.path.isfile(p['src']):
                 if p['sha256'] is None:
                     self.module.fail_json(msg='sha256: required when src is a tarball (%s); give the bundle\'s SHA-256' % p['src'])
-                actual = rel.sha256_file(p['src'])
+                actual = sha256_file(p['src'])
                 if actual != p['sha256'].lower():
                     self.module.fail_json(msg='src: %s has SHA-256 %s, sha256 says %s; the bundle is not the one '
                                               'expected, nothing was changed' % (p['src'], actual, p['sha256'].lower()))
@@ -237,7 +238,7 @@ class ReleaseManager(object):
                 continue
             with stream:
                 if self.check or self.store.has(entry['sha256']):
-                    actual = rel.sha256_stream(stream)
+                    actual = sha256_stream(stream)
                     if actual != entry['sha256']:
                         problems.append('files[%d]: the bundle\'s %s has SHA-256 %s, release.json says %s'
                                         % (n, entry['path'], actual, entry['sha256']))

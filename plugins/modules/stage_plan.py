@@ -156,7 +156,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_api import reader
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
 from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
     ProfileError, profile_digest, validate_profile)
 from ansible_collections.poscloud.fleet.plugins.module_utils.stage import (

@@ -94,8 +94,6 @@ cutover:
   type: dict
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
@@ -104,18 +102,23 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     DockerError, cli_for, docker_argument_spec)
 from ansible_collections.poscloud.fleet.plugins.module_utils.store_status import (
     instance_row, last_backup, last_cutover, tunnels_row)
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_list_conns, parse_list_sas
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, Swanctl
 
 
 def read_tunnels(docker, container):
-    rc, conns, err = docker.run(['exec', '-e', 'LC_ALL=C', container, 'swanctl', '--list-conns', '--pretty'], check=False)
-    if rc != 0:
-        return [], ' '.join((err or conns).split())[:200]
-    rc, sas, err = docker.run(['exec', '-e', 'LC_ALL=C', container, 'swanctl', '--list-sas', '--pretty', '--noblock'],
-                              check=False)
-    if rc != 0:
-        return [], ' '.join((err or sas).split())[:200]
-    return tunnels_row(parse_list_sas(sas, now=time.time()), parse_list_conns(conns)), ''
+    """The tunnels row of the charon in ``container``, and '' or why it cannot be read. A command
+    that times out raises DockerError."""
+
+    def timed_out(msg):
+        raise DockerError(msg)
+    swanctl = Swanctl(docker.run_command, prefix=docker.command('exec', '-e', 'LC_ALL=C', container),
+                      on_timeout=timed_out, timeout=docker.timeout)
+    try:
+        conns = swanctl.list_conns()
+        sas = swanctl.list_sas()
+    except DaemonError as e:
+        return [], ' '.join(e.detail.split())[:200]
+    return tunnels_row(sas, conns), ''
 
 
 def main():

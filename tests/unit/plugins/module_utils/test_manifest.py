@@ -98,12 +98,12 @@ def test_cache_reuses_only_provably_unchanged_files(tree, monkeypatch):
     first = mf.tree_entries(root, '/usr2/pos', (), None, fresh)
     cache = {'made_ns': time.time_ns() + 5 * 10 ** 9, 'files': fresh}   # as if made well after the writes
     reads = []
-    real = mf._hash_stream
+    real = mf.sha256_stream
 
     def counting(f):
         reads.append(f.name)
         return real(f)
-    monkeypatch.setattr(mf, '_hash_stream', counting)
+    monkeypatch.setattr(mf, 'sha256_stream', counting)
     assert mf.tree_entries(root, '/usr2/pos', (), cache, {}) == first
     assert reads == []
     # Same size, content changed in place, modification time put back: the change time gives it away.
@@ -125,7 +125,7 @@ def test_cache_does_not_trust_files_written_just_before_it_was_made(tree, monkey
     mf.tree_entries(root, '/usr2/pos', (), None, fresh)
     cache = {'made_ns': time.time_ns(), 'files': fresh}     # files written within the last second
     reads = []
-    real = mf._hash_stream
-    monkeypatch.setattr(mf, '_hash_stream', lambda f: reads.append(f.name) or real(f))
+    real = mf.sha256_stream
+    monkeypatch.setattr(mf, 'sha256_stream', lambda f: reads.append(f.name) or real(f))
     mf.tree_entries(root, '/usr2/pos', (), cache, {})
     assert len(reads) == len(fresh) == 4

@@ -3,6 +3,7 @@ import os
 import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils import media
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_bytes
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
@@ -100,15 +101,15 @@ def test_input_hash_ignores_order_duplicates_and_trailing_slash():
     {'suite': 'trixie'}, {'variant': 'buildd'}, {'components': ['main', 'contrib']},
     {'packages': ['python3']}, {'mirror': 'http://other.example.test/debian'}, {'arch': 'arm64'},
     {'options': {'x': 2}},
-    {'files': [{'dest': '/etc/motd', 'mode': '0644', 'content_sha256': media.sha256_text('hi')}]},
+    {'files': [{'dest': '/etc/motd', 'mode': '0644', 'content_sha256': sha256_bytes('hi')}]},
 ])
 def test_input_hash_changes_with_every_input(change):
     assert media.input_hash(_inputs()) != media.input_hash(_inputs(**change))
 
 
 def test_file_digest_depends_on_content_and_mode():
-    base = {'dest': '/etc/motd', 'mode': '0644', 'content_sha256': media.sha256_text('a')}
-    assert media.file_digest(base) != media.file_digest(dict(base, content_sha256=media.sha256_text('b')))
+    base = {'dest': '/etc/motd', 'mode': '0644', 'content_sha256': sha256_bytes('a')}
+    assert media.file_digest(base) != media.file_digest(dict(base, content_sha256=sha256_bytes('b')))
     assert media.file_digest(base) != media.file_digest(dict(base, mode='0600'))
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils import media
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import canonical_json
 
 MIRROR = 'http://builder:S3cr3t-pass@mirror.example.test:8080/debian'
 SECRET = 'S3cr3t-pass'
@@ -57,7 +58,7 @@ def test_sources_list_labels_and_inputs_hold_no_credentials():
 
     options = {'sources': ['%s %s' % (u, s) for u, s, c in sources]}
     inputs = media.build_inputs('bookworm', 'minbase', ['main'], ['python3'], mirror, [], 'amd64', options)
-    assert SECRET not in media.canonical_json(inputs) and 'tok' not in media.canonical_json(inputs)
+    assert SECRET not in canonical_json(inputs) and 'tok' not in canonical_json(inputs)
     # A new password for the same mirror is the same build.
     other = media.build_inputs('bookworm', 'minbase', ['main'], ['python3'], mirror.replace(SECRET, 'other'),
                                [], 'amd64', media.strip_credentials(options))

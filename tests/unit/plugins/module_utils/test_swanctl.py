@@ -9,7 +9,18 @@ import re
 
 import pytest
 
-from ansible_collections.poscloud.fleet.plugins.module_utils import swanctl as S
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import SwanctlError
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import filter_log_events, filter_log_lines
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.parse import (
+    parse_list_conns, parse_list_sas, parse_loaded_conn_names, parse_vici_pretty)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
+    conf_path, quote, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import (
+    child_installed, loaded_conn_drift, other_tunnels, tunnel_status)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.syntax import load_problems, settings_syntax_errors
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.validate import classify_token, validate_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.vici import (
+    VICI_EVENT, VICI_EVENT_CONFIRM, VICI_EVENT_REGISTER, vici_message, vici_packet, vici_socket_path, vici_split)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'swanctl')
 PSK = 'Lab-only "quoted" \\ key #1 0123456789'
@@ -43,7 +54,7 @@ def base(**kw):
 
 
 def test_valid_spec_is_normalised_with_secure_defaults():
-    spec, warnings = S.validate_spec(base())
+    spec, warnings = validate_spec(base())
     assert warnings == []
     assert spec['ike_version'] == 2
     assert spec['ike_proposals'] == ['aes256gcm16-prfsha384-ecp384', 'aes256gcm16-prfsha256-modp3072']
@@ -53,15 +64,15 @@ def test_valid_spec_is_normalised_with_secure_defaults():
 
 
 def test_identities_default_to_the_single_ip_address():
-    spec, _unused = S.validate_spec(base(local_id=None, remote_id=None))
+    spec, _unused = validate_spec(base(local_id=None, remote_id=None))
     assert spec['local_id'] == '198.51.100.10'
     assert spec['remote_id'] == '203.0.113.42'
 
 
 def test_addresses_and_subnets_are_normalised():
-    spec, _unused = S.validate_spec(base(local_addrs=['%ANY'], remote_addrs=['Router-42.Example.COM.'],
-                                         local_ts=['10.201.0.0/24', '10.201.0.0/24', '2001:db8:0:0::/64'],
-                                         remote_ts='10.42.0.0/24, 10.142.0.7'))
+    spec, _unused = validate_spec(base(local_addrs=['%ANY'], remote_addrs=['Router-42.Example.COM.'],
+                                       local_ts=['10.201.0.0/24', '10.201.0.0/24', '2001:db8:0:0::/64'],
+                                       remote_ts='10.42.0.0/24, 10.142.0.7'))
     assert spec['local_addrs'] == ['%any']
     assert spec['remote_addrs'] == ['router-42.example.com']
     assert spec['local_ts'] == ['10.201.0.0/24', '2001:db8::/64']
@@ -70,7 +81,7 @@ def test_addresses_and_subnets_are_normalised():
 
 def test_strong_tokens_that_look_like_weak_ones_pass():
     # 'sha1' is weak, but the check compares whole tokens: sha256, sha2_256, prfsha384 are fine
-    spec, warnings = S.validate_spec(base(
+    spec, warnings = validate_spec(base(
         ike_proposals=['AES256-SHA256-ECP384', 'aes128-sha2_256-prfsha384-modp2048', 'chacha20poly1305-prfsha512-x25519'],
         esp_proposals=['aes256-sha384-ecp521', 'aes128gcm16-curve25519-esn']))
     assert warnings == []
@@ -78,22 +89,22 @@ def test_strong_tokens_that_look_like_weak_ones_pass():
 
 
 def test_aes_gmac_is_an_esp_integrity_algorithm():
-    assert S.classify_token('aes128gmac') == 'integ'
-    assert S.classify_token('null_aes128gmac') == 'aead'
-    spec, warnings = S.validate_spec(base(esp_proposals=['aes256-aes256gmac-ecp384']))
+    assert classify_token('aes128gmac') == 'integ'
+    assert classify_token('null_aes128gmac') == 'aead'
+    spec, warnings = validate_spec(base(esp_proposals=['aes256-aes256gmac-ecp384']))
     assert warnings == []
     assert spec['esp_proposals'] == ['aes256-aes256gmac-ecp384']
 
 
 def test_null_gmac_is_allowed_only_as_weak_crypto():
-    spec, warnings = S.validate_spec(base(esp_proposals=['null_aes128gmac-ecp384'], allow_weak_crypto=True))
+    spec, warnings = validate_spec(base(esp_proposals=['null_aes128gmac-ecp384'], allow_weak_crypto=True))
     assert spec['esp_proposals'] == ['null_aes128gmac-ecp384']
     assert any("'null_aes128gmac'" in w and 'does not encrypt' in w for w in warnings)
 
 
 def test_weak_crypto_is_allowed_with_warnings():
-    spec, warnings = S.validate_spec(base(ike_version=1, ike_proposals=['3des-sha1-modp1024'],
-                                          esp_proposals=['aes128-md5'], allow_weak_crypto=True))
+    spec, warnings = validate_spec(base(ike_version=1, ike_proposals=['3des-sha1-modp1024'],
+                                        esp_proposals=['aes128-md5'], allow_weak_crypto=True))
     assert spec['ike_version'] == 1
     text = ' '.join(warnings)
     for token in ('IKEv1', "'3des'", "'sha1'", "'modp1024'", "'md5'", 'no DH group'):
@@ -102,7 +113,7 @@ def test_weak_crypto_is_allowed_with_warnings():
 
 
 def test_responder_may_accept_any_remote_address():
-    spec, _unused = S.validate_spec(base(remote_addrs=['%any'], start_action='none', dpd_action='clear'))
+    spec, _unused = validate_spec(base(remote_addrs=['%any'], start_action='none', dpd_action='clear'))
     assert spec['remote_addrs'] == ['%any']
     assert spec['remote_id'] == 'store-0042.example.com'
 
@@ -111,7 +122,7 @@ def test_other_tunnels_with_distinct_subnets_and_identities_pass():
     others = [{'name': 'store-0043', 'local_ts': ['10.201.0.0/24'], 'remote_ts': ['10.43.0.0/24'],
                'local_ids': ['pos-cloud.example.com'], 'remote_ids': ['store-0043.example.com']},
               {'name': 'store-0042', 'local_ts': ['10.42.0.0/24'], 'remote_ts': ['10.42.0.0/24']}]
-    S.validate_spec(base(), others=others)  # the tunnel itself (same name) is skipped
+    validate_spec(base(), others=others)  # the tunnel itself (same name) is skipped
 
 
 OTHER = {'name': 'store-0043', 'local_ts': ['10.201.0.0/24'], 'remote_ts': ['10.43.0.0/16'],
@@ -203,8 +214,8 @@ BAD = [
 @pytest.mark.parametrize('changes, others, field, fix', [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_input_is_refused_with_field_and_fix(changes, others, field, fix):
     spec = base(**changes)
-    with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(spec, others=others)
+    with pytest.raises(SwanctlError) as e:
+        validate_spec(spec, others=others)
     matching = [m for m in e.value.errors if m.startswith(field)]
     assert matching, e.value.errors
     assert any(fix in m for m in matching), matching
@@ -219,8 +230,8 @@ def test_at_least_twenty_distinct_bad_inputs():
 
 
 def test_all_problems_are_reported_at_once():
-    with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(base(name='bad name', psk='short', local_ts=['x'], ike_proposals=['3des-md5-modp768']))
+    with pytest.raises(SwanctlError) as e:
+        validate_spec(base(name='bad name', psk='short', local_ts=['x'], ike_proposals=['3des-md5-modp768']))
     fields = set(m.split(':', 1)[0] for m in e.value.errors)
     assert {'name', 'psk', 'local_ts', 'ike_proposals'} <= fields
     assert 'short' not in str(e.value).replace('5 characters', '')
@@ -228,8 +239,8 @@ def test_all_problems_are_reported_at_once():
 
 def test_psk_never_appears_in_any_message():
     secret = 'NEVER-SHOW-THIS-KEY-abcdefgh\t'
-    with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(base(psk=secret))
+    with pytest.raises(SwanctlError) as e:
+        validate_spec(base(psk=secret))
     assert secret.strip() not in str(e.value)
     assert 'NEVER' not in str(e.value)
 
@@ -281,27 +292,27 @@ secrets {
 
 
 def test_render_conf_golden():
-    spec, _unused = S.validate_spec(base())
-    assert S.render_conf(spec) == GOLDEN_CONF
+    spec, _unused = validate_spec(base())
+    assert render_conf(spec) == GOLDEN_CONF
 
 
 def test_render_secrets_golden_with_escaping():
-    spec, _unused = S.validate_spec(base())
-    assert S.render_secrets(spec) == GOLDEN_SECRETS
+    spec, _unused = validate_spec(base())
+    assert render_secrets(spec) == GOLDEN_SECRETS
 
 
 def test_conf_has_no_secret_and_rendering_is_deterministic():
-    spec, _unused = S.validate_spec(base())
-    again, _unused = S.validate_spec(base())
-    assert S.render_conf(spec) == S.render_conf(again)
-    assert S.render_secrets(spec) == S.render_secrets(again)
-    assert PSK not in S.render_conf(spec)
+    spec, _unused = validate_spec(base())
+    again, _unused = validate_spec(base())
+    assert render_conf(spec) == render_conf(again)
+    assert render_secrets(spec) == render_secrets(again)
+    assert PSK not in render_conf(spec)
 
 
 def test_render_lists_and_options():
-    spec, _unused = S.validate_spec(base(remote_ts=['10.42.0.0/24', '10.142.0.0/24'], dpd_delay=0, dpd_action='clear',
-                                         local_addrs=['%any4'], local_id='@pos-cloud', start_action='none'))
-    text = S.render_conf(spec)
+    spec, _unused = validate_spec(base(remote_ts=['10.42.0.0/24', '10.142.0.0/24'], dpd_delay=0, dpd_action='clear',
+                                       local_addrs=['%any4'], local_id='@pos-cloud', start_action='none'))
+    text = render_conf(spec)
     assert '                remote_ts = 10.42.0.0/24,10.142.0.0/24\n' in text
     assert '        dpd_delay = 0s\n' in text
     assert '        local_addrs = %any4\n' in text
@@ -310,50 +321,50 @@ def test_render_lists_and_options():
 
 
 def test_hex_and_base64_keys_are_written_as_swanctl_reads_them():
-    spec, _unused = S.validate_spec(base(psk='0x' + '6c' * 24))
-    assert '        secret = 0x' + '6c' * 24 + '\n' in S.render_secrets(spec)
-    spec, _unused = S.validate_spec(base(psk='0sbGFiLW9ubHktYmFzZTY0LWtleS0wMDAx'))
-    assert '        secret = 0sbGFiLW9ubHktYmFzZTY0LWtleS0wMDAx\n' in S.render_secrets(spec)
+    spec, _unused = validate_spec(base(psk='0x' + '6c' * 24))
+    assert '        secret = 0x' + '6c' * 24 + '\n' in render_secrets(spec)
+    spec, _unused = validate_spec(base(psk='0sbGFiLW9ubHktYmFzZTY0LWtleS0wMDAx'))
+    assert '        secret = 0sbGFiLW9ubHktYmFzZTY0LWtleS0wMDAx\n' in render_secrets(spec)
 
 
 def test_rendered_files_pass_the_syntax_check():
-    spec, _unused = S.validate_spec(base())
+    spec, _unused = validate_spec(base())
     files = {'/s/swanctl.conf': 'include conf.d/*.conf\n',
-             '/s/conf.d/store-0042.conf': S.render_conf(spec),
-             '/s/conf.d/store-0042.secrets.conf': S.render_secrets(spec)}
-    assert S.settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files)) == []
+             '/s/conf.d/store-0042.conf': render_conf(spec),
+             '/s/conf.d/store-0042.secrets.conf': render_secrets(spec)}
+    assert settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files)) == []
 
 
 def test_certificate_rendering():
-    spec, _unused = S.validate_spec(base(auth='certificate', psk=None, local_cert='pos-cloud.pem',
-                                         remote_cacert='stores-ca.pem'))
-    text = S.render_conf(spec)
+    spec, _unused = validate_spec(base(auth='certificate', psk=None, local_cert='pos-cloud.pem',
+                                       remote_cacert='stores-ca.pem'))
+    text = render_conf(spec)
     assert 'auth = pubkey' in text
     assert 'certs = pos-cloud.pem' in text
     assert 'cacerts = stores-ca.pem' in text
-    assert S.render_secrets(spec) is None
+    assert render_secrets(spec) is None
 
 
 def test_redaction_hides_the_secret_only():
-    spec, _unused = S.validate_spec(base())
-    redacted = S.redact_secrets(S.render_secrets(spec))
+    spec, _unused = validate_spec(base())
+    redacted = redact_secrets(render_secrets(spec))
     assert PSK not in redacted
     assert 'quoted' not in redacted
     assert '        secret = <redacted>\n' in redacted
     assert 'id-1 = "pos-cloud.example.com"' in redacted
-    assert S.redact_secrets(None) is None
-    assert S.redact_secrets(S.render_secrets(spec), '<redacted, changed>').count('<redacted, changed>') == 1
+    assert redact_secrets(None) is None
+    assert redact_secrets(render_secrets(spec), '<redacted, changed>').count('<redacted, changed>') == 1
 
 
 def test_secret_of_reads_the_raw_value():
-    spec, _unused = S.validate_spec(base())
-    assert S.secret_of(S.render_secrets(spec)) == S.quote(PSK)
-    assert S.secret_of('') is None
+    spec, _unused = validate_spec(base())
+    assert secret_of(render_secrets(spec)) == quote(PSK)
+    assert secret_of('') is None
 
 
 def test_paths():
-    assert S.conf_path('/etc/swanctl/', 'store-0042') == '/etc/swanctl/conf.d/store-0042.conf'
-    assert S.secrets_path('/etc/swanctl', 'store-0042') == '/etc/swanctl/conf.d/store-0042.secrets.conf'
+    assert conf_path('/etc/swanctl/', 'store-0042') == '/etc/swanctl/conf.d/store-0042.conf'
+    assert secrets_path('/etc/swanctl', 'store-0042') == '/etc/swanctl/conf.d/store-0042.secrets.conf'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +389,7 @@ def fake_glob(files):
 def test_syntax_errors_in_included_files_are_found(text, problem):
     files = {'/s/swanctl.conf': '# main\ninclude conf.d/*.conf\n', '/s/conf.d/ok.conf': GOLDEN_CONF,
              '/s/conf.d/zz-broken.conf': text}
-    errors = S.settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files))
+    errors = settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files))
     assert errors and problem in errors[0]
     assert errors[0].startswith('/s/conf.d/zz-broken.conf:')
 
@@ -388,11 +399,11 @@ def test_valid_settings_pass():
             '    y = multi word value\n    z =\n    w = "line one\nline two"\n  }\n}\nsecrets { }\n'
             'include "missing/*.conf"\n')
     files = {'/s/swanctl.conf': text}
-    assert S.settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files)) == []
+    assert settings_syntax_errors('/s/swanctl.conf', files.get, fake_glob(files)) == []
 
 
 def test_missing_main_file_is_no_error():
-    assert S.settings_syntax_errors('/nowhere/swanctl.conf', {}.get, fake_glob({})) == []
+    assert settings_syntax_errors('/nowhere/swanctl.conf', {}.get, fake_glob({})) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +411,7 @@ def test_missing_main_file_is_no_error():
 
 
 def test_parse_list_sas_initiator():
-    sas = S.parse_list_sas(fixture('list-sas-initiator.pretty'), now=NOW)
+    sas = parse_list_sas(fixture('list-sas-initiator.pretty'), now=NOW)
     assert len(sas) == 1
     sa = sas[0]
     assert sa['name'] == 'pcf-store'
@@ -427,12 +438,12 @@ def test_parse_list_sas_initiator():
     assert (child['bytes_in'], child['packets_in'], child['bytes_out'], child['packets_out']) == (504, 6, 504, 6)
     assert child['install_time'] == 11
     assert child['installed_since'] == '2026-11-18T11:06:29Z'
-    assert S.child_installed(sas, 'pcf-store')
-    assert not S.child_installed(sas, 'pcf-store2')
+    assert child_installed(sas, 'pcf-store')
+    assert not child_installed(sas, 'pcf-store2')
 
 
 def test_parse_list_sas_responder():
-    sa = S.parse_list_sas(fixture('list-sas-responder.pretty'))[0]
+    sa = parse_list_sas(fixture('list-sas-responder.pretty'))[0]
     assert sa['initiator'] is False
     assert sa['local_id'] == 'store-b.example.net'
     assert sa['established_since'] is None  # no 'now' given
@@ -442,44 +453,44 @@ def test_parse_list_sas_responder():
 
 
 def test_parse_list_sas_during_rekey_keeps_both_child_sas():
-    sas = S.parse_list_sas(fixture('list-sas-rekeying.pretty'))
+    sas = parse_list_sas(fixture('list-sas-rekeying.pretty'))
     states = [(c['uniqueid'], c['state'], c['proposal']) for c in sas[0]['child_sas']]
     assert states == [(7, 'DELETED', 'AES_GCM_16_256'), (8, 'INSTALLED', 'AES_GCM_16_256/ECP_384')]
-    assert S.child_installed(sas, 'pcf-store')
+    assert child_installed(sas, 'pcf-store')
 
 
 def test_parse_list_sas_fallback_proposal():
-    sa = S.parse_list_sas(fixture('list-sas-fallback.pretty'))[0]
+    sa = parse_list_sas(fixture('list-sas-fallback.pretty'))[0]
     assert sa['proposal'] == 'AES_GCM_16_256/PRF_HMAC_SHA2_256/MODP_3072'
     installed = [c for c in sa['child_sas'] if c['state'] == 'INSTALLED']
     assert installed[0]['proposal'] == 'AES_GCM_16_256/MODP_3072'
 
 
 def test_parse_list_sas_connecting():
-    sas = S.parse_list_sas(fixture('list-sas-connecting.pretty'))
+    sas = parse_list_sas(fixture('list-sas-connecting.pretty'))
     connecting = [sa for sa in sas if sa['name'] == 'pcf-noreply'][0]
     assert connecting['state'] == 'CONNECTING'
     assert connecting['responder_spi'] == '0000000000000000'
     assert 'CHILD_CREATE' in connecting['tasks_active']
     assert connecting['child_sas'] == []
-    assert not S.child_installed(sas, 'pcf-noreply')
-    assert S.tunnel_status('pcf-noreply', sas)['state'] == 'CONNECTING'
+    assert not child_installed(sas, 'pcf-noreply')
+    assert tunnel_status('pcf-noreply', sas)['state'] == 'CONNECTING'
 
 
 def test_parse_list_sas_two_tunnels_and_status():
-    sas = S.parse_list_sas(fixture('list-sas-two.pretty'))
+    sas = parse_list_sas(fixture('list-sas-two.pretty'))
     assert sorted(sa['name'] for sa in sas) == ['pcf-store', 'pcf-store2']
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    status = S.tunnel_status('pcf-store2', sas, conns.get('pcf-store2'))
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    status = tunnel_status('pcf-store2', sas, conns.get('pcf-store2'))
     assert status['up'] and status['loaded'] and status['state'] == 'ESTABLISHED'
     assert [sa['name'] for sa in status['ike_sas']] == ['pcf-store2']
-    down = S.tunnel_status('pcf-badkey', sas, conns.get('pcf-badkey'))
+    down = tunnel_status('pcf-badkey', sas, conns.get('pcf-badkey'))
     assert (down['state'], down['up'], down['loaded']) == ('DOWN', False, True)
-    assert S.tunnel_status('nothere', sas)['loaded'] is False
+    assert tunnel_status('nothere', sas)['loaded'] is False
 
 
 def test_parse_list_conns():
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
     assert sorted(conns) == ['pcf-badkey', 'pcf-store', 'pcf-store2']
     c = conns['pcf-store']
     assert c['local_addrs'] == ['203.0.113.1']
@@ -495,12 +506,12 @@ def test_parse_list_conns():
 
 
 def test_parse_loaded_conn_names_from_plain_output():
-    assert S.parse_loaded_conn_names(fixture('list-conns-two.txt')) == ['pcf-store', 'pcf-badkey', 'pcf-store2']
+    assert parse_loaded_conn_names(fixture('list-conns-two.txt')) == ['pcf-store', 'pcf-badkey', 'pcf-store2']
 
 
 def test_parse_vici_pretty_edge_cases():
-    msgs = S.parse_vici_pretty("plugin 'x': failed to load\nlog {\n  msg = parsed [ SA ] = [\n  empty = []\n"
-                               "  list = [\n    a b\n  ]\n  sub {\n    k = v = w\n  }\n}\nreply {\n}\n")
+    msgs = parse_vici_pretty("plugin 'x': failed to load\nlog {\n  msg = parsed [ SA ] = [\n  empty = []\n"
+                             "  list = [\n    a b\n  ]\n  sub {\n    k = v = w\n  }\n}\nreply {\n}\n")
     assert msgs == [('log', {'msg': 'parsed [ SA ] = [', 'empty': [], 'list': ['a b'], 'sub': {'k': 'v = w'}}),
                     ('reply', {})]
 
@@ -510,51 +521,51 @@ def spec_for_fixture(**kw):
                 local_id='cloud-a.example.net', remote_id='store-b.example.net', local_ts=['10.201.0.0/24'],
                 remote_ts=['10.202.0.0/24'], psk=PSK, dpd_action='restart', start_action='start')
     spec.update(kw)
-    return S.validate_spec(spec)[0]
+    return validate_spec(spec)[0]
 
 
 def test_loaded_connection_matching_the_spec_has_no_drift():
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    assert S.loaded_conn_drift(spec_for_fixture(), conns['pcf-store']) == []
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    assert loaded_conn_drift(spec_for_fixture(), conns['pcf-store']) == []
     # identities given with a type prefix or '@' compare equal to the listed ones
-    assert S.loaded_conn_drift(spec_for_fixture(local_id='fqdn:cloud-a.example.net', remote_id='@store-b.example.net'),
-                               conns['pcf-store']) == []
+    assert loaded_conn_drift(spec_for_fixture(local_id='fqdn:cloud-a.example.net', remote_id='@store-b.example.net'),
+                             conns['pcf-store']) == []
 
 
 def test_loaded_connection_drift_is_explained():
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    drift = S.loaded_conn_drift(spec_for_fixture(remote_ts=['10.202.0.0/23'], dpd_action='clear', dpd_delay=60),
-                                conns['pcf-store'])
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    drift = loaded_conn_drift(spec_for_fixture(remote_ts=['10.202.0.0/23'], dpd_action='clear', dpd_delay=60),
+                              conns['pcf-store'])
     assert any(d.startswith('remote_ts: loaded 10.202.0.0/24') for d in drift)
     assert any(d.startswith('dpd_action:') for d in drift)
     assert any(d.startswith('dpd_delay:') for d in drift)
-    assert S.loaded_conn_drift(spec_for_fixture(), None) == ['connection pcf-store is not loaded']
+    assert loaded_conn_drift(spec_for_fixture(), None) == ['connection pcf-store is not loaded']
 
 
 def test_other_tunnels_from_loaded_connections_feed_validation():
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    others = S.other_tunnels(conns, 'pcf-new')
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    others = other_tunnels(conns, 'pcf-new')
     assert {o['name'] for o in others} == {'pcf-store', 'pcf-store2', 'pcf-badkey'}
-    with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(base(name='pcf-new', local_ts=['10.211.0.0/24'], remote_ts=['10.212.0.0/25']), others=others)
+    with pytest.raises(SwanctlError) as e:
+        validate_spec(base(name='pcf-new', local_ts=['10.211.0.0/24'], remote_ts=['10.212.0.0/25']), others=others)
     assert "tunnel 'pcf-store2'" in str(e.value)
 
 
 def test_an_overlapping_remote_subnet_from_another_local_subnet_is_allowed():
     # A second tunnel of a store router that reaches one host of the cloud net from another inside net.
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    others = S.other_tunnels(conns, 'pcf-new')
-    spec, warnings = S.validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
-                                          remote_ts=['10.212.0.7/32']), others=others)
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    others = other_tunnels(conns, 'pcf-new')
+    spec, warnings = validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
+                                        remote_ts=['10.212.0.7/32']), others=others)
     assert spec['remote_ts'] == ['10.212.0.7/32']
 
 
 def test_the_same_remote_subnet_twice_is_refused_even_from_another_local_subnet():
-    conns = S.parse_list_conns(fixture('list-conns-two.pretty'))
-    others = S.other_tunnels(conns, 'pcf-new')
-    with pytest.raises(S.SwanctlError) as e:
-        S.validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
-                             remote_ts=['10.212.0.0/24']), others=others)
+    conns = parse_list_conns(fixture('list-conns-two.pretty'))
+    others = other_tunnels(conns, 'pcf-new')
+    with pytest.raises(SwanctlError) as e:
+        validate_spec(base(name='pcf-new', local_id='cloud-new.example.net', local_ts=['10.221.0.0/24'],
+                           remote_ts=['10.212.0.0/24']), others=others)
     assert "tunnel 'pcf-store2'" in str(e.value)
 
 
@@ -563,30 +574,30 @@ def test_the_same_remote_subnet_twice_is_refused_even_from_another_local_subnet(
 
 
 def test_filter_log_events_of_the_responder():
-    events = S.parse_vici_pretty(fixture('log-authfail-responder.pretty'))
-    lines = S.filter_log_events(events, 'pcf-badkey', ['203.0.113.1'])
+    events = parse_vici_pretty(fixture('log-authfail-responder.pretty'))
+    lines = filter_log_events(events, 'pcf-badkey', ['203.0.113.1'])
     text = '\n'.join(lines)
     assert 'MAC mismatched' in text
     assert "selected peer config 'pcf-badkey'" in text
     # messages of the IKE SA before it had a name are kept through its unique id
     assert '203.0.113.1 is initiating an IKE_SA' in text
-    assert S.filter_log_events(events, 'pcf-other', []) == []
+    assert filter_log_events(events, 'pcf-other', []) == []
 
 
 def test_filter_log_events_of_the_initiator():
-    lines = S.filter_log_events(S.parse_vici_pretty(fixture('log-authfail-initiator.pretty')), 'pcf-badkey')
+    lines = filter_log_events(parse_vici_pretty(fixture('log-authfail-initiator.pretty')), 'pcf-badkey')
     assert lines[-1].endswith('received AUTHENTICATION_FAILED notify error')
     assert lines[-1].startswith('14[IKE] ')
 
 
 def test_filter_log_lines_of_a_file_log():
     lines = fixture('charon-authfail.log').splitlines()
-    kept = S.filter_log_lines(lines, 'pcf-badkey', ['203.0.113.2'])
+    kept = filter_log_lines(lines, 'pcf-badkey', ['203.0.113.2'])
     assert kept[0].endswith("vici initiate CHILD_SA 'pcf-badkey'")
     assert kept[-1].endswith('received AUTHENTICATION_FAILED notify error')
-    assert S.filter_log_lines(lines, 'pcf-store', ['203.0.113.99']) == []
+    assert filter_log_lines(lines, 'pcf-store', ['203.0.113.99']) == []
     # 'pcf-badkey' must not match a connection whose name merely starts with it
-    assert S.filter_log_lines(['01[IKE] <pcf-badkey2|3> hello'], 'pcf-badkey') == []
+    assert filter_log_lines(['01[IKE] <pcf-badkey2|3> hello'], 'pcf-badkey') == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,27 +605,27 @@ def test_filter_log_lines_of_a_file_log():
 
 
 def test_load_problems_success():
-    assert S.load_problems('pcf-store', 'conns', 0, "loaded connection 'pcf-store'\n"
-                           'successfully loaded 1 connections, 0 unloaded') == ([], [])
-    assert S.load_problems('pcf-store', 'creds', 0, "loaded ike secret 'ike-pcf-store'") == ([], [])
+    assert load_problems('pcf-store', 'conns', 0, "loaded connection 'pcf-store'\n"
+                         'successfully loaded 1 connections, 0 unloaded') == ([], [])
+    assert load_problems('pcf-store', 'creds', 0, "loaded ike secret 'ike-pcf-store'") == ([], [])
 
 
 def test_load_problems_other_connection_failing_is_a_warning():
     text = ("loading connection 'broken' failed: invalid value for: proposals, config discarded\n"
             "loaded 2 of 3 connections, 1 failed to load, 0 unloaded\nloaded connection 'pcf-store'")
-    fatal, warnings = S.load_problems('pcf-store', 'conns', 22, text)
+    fatal, warnings = load_problems('pcf-store', 'conns', 22, text)
     assert fatal == []
     assert warnings and 'broken' in warnings[0]
 
 
 def test_load_problems_own_connection_or_syntax_error_is_fatal():
-    fatal, _unused = S.load_problems('broken', 'conns', 22,
-                                     "loading connection 'broken' failed: invalid value for: proposals, config discarded")
+    fatal, _unused = load_problems('broken', 'conns', 22,
+                                   "loading connection 'broken' failed: invalid value for: proposals, config discarded")
     assert fatal
-    fatal, _unused = S.load_problems('pcf-store', 'conns', 0, "syntax error, unexpected end of file\n"
-                                     "invalid config file '/etc/swanctl/swanctl.conf'\nNo connections found, 2 unloaded")
+    fatal, _unused = load_problems('pcf-store', 'conns', 0, "syntax error, unexpected end of file\n"
+                                   "invalid config file '/etc/swanctl/swanctl.conf'\nNo connections found, 2 unloaded")
     assert fatal
-    fatal, _unused = S.load_problems('pcf-store', 'creds', 1, 'something odd')
+    fatal, _unused = load_problems('pcf-store', 'creds', 1, 'something odd')
     assert fatal
 
 
@@ -628,13 +639,13 @@ def _kv(name, value):
 
 
 def _event(name, body):
-    payload = bytes([S.VICI_EVENT, len(name)]) + name.encode() + body
+    payload = bytes([VICI_EVENT, len(name)]) + name.encode() + body
     return len(payload).to_bytes(4, 'big') + payload
 
 
 def test_vici_register_packet():
-    assert S.vici_packet(S.VICI_EVENT_REGISTER, 'log') == b'\x00\x00\x00\x05\x03\x03log'
-    assert S.vici_packet(S.VICI_EVENT_CONFIRM) == b'\x00\x00\x00\x01\x05'
+    assert vici_packet(VICI_EVENT_REGISTER, 'log') == b'\x00\x00\x00\x05\x03\x03log'
+    assert vici_packet(VICI_EVENT_CONFIRM) == b'\x00\x00\x00\x01\x05'
 
 
 def test_vici_split_and_decode_log_events():
@@ -643,16 +654,16 @@ def test_vici_split_and_decode_log_events():
             bytes([1, 3]) + b'sub' + _kv('k', 'v') + bytes([2]) +
             bytes([4, 4]) + b'list' + bytes([5]) + (1).to_bytes(2, 'big') + b'a' + bytes([6]))
     stream = b'\x00\x00\x00\x01\x05' + _event('log', body)
-    packets, rest = S.vici_split(stream + b'\x00\x00\x00\x09partial')
+    packets, rest = vici_split(stream + b'\x00\x00\x00\x09partial')
     assert rest == b'\x00\x00\x00\x09partial'
-    assert [(k, n) for k, n, _b in packets] == [(S.VICI_EVENT_CONFIRM, None), (S.VICI_EVENT, 'log')]
-    message = S.vici_message(packets[1][2])
+    assert [(k, n) for k, n, _b in packets] == [(VICI_EVENT_CONFIRM, None), (VICI_EVENT, 'log')]
+    message = vici_message(packets[1][2])
     assert message == {'group': 'IKE', 'level': '1', 'ikesa-name': 'pcf-badkey', 'ikesa-uniqueid': '11',
                        'msg': 'received AUTHENTICATION_FAILED notify error', 'sub': {'k': 'v'}, 'list': ['a']}
-    assert S.filter_log_events([('log', message)], 'pcf-badkey') == ['00[IKE] received AUTHENTICATION_FAILED notify error']
+    assert filter_log_events([('log', message)], 'pcf-badkey') == ['00[IKE] received AUTHENTICATION_FAILED notify error']
 
 
 def test_vici_socket_path():
-    assert S.vici_socket_path(None) == '/var/run/charon.vici'
-    assert S.vici_socket_path('unix:///run/lab/charon.vici') == '/run/lab/charon.vici'
-    assert S.vici_socket_path('tcp://127.0.0.1:4502') is None
+    assert vici_socket_path(None) == '/var/run/charon.vici'
+    assert vici_socket_path('unix:///run/lab/charon.vici') == '/run/lab/charon.vici'
+    assert vici_socket_path('tcp://127.0.0.1:4502') is None

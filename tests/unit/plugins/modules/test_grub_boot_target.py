@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from ansible_collections.poscloud.fleet.plugins.module_utils import grub
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import assess_env_location
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import EnvBlock, parse_envblock
 from ansible_collections.poscloud.fleet.plugins.modules import grub_boot_target
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
@@ -75,7 +76,7 @@ def host(monkeypatch):
 def boot(tmp_path):
     """A /boot/grub in tmp_path: Debian's grub.cfg and a grubenv with saved_entry on 6.1.0-25."""
     shutil.copy(os.path.join(FIXTURES, 'grub.cfg.debian12'), str(tmp_path / 'grub.cfg'))
-    block = grub.EnvBlock.new()
+    block = EnvBlock.new()
     block.set('saved_entry', K25)
     (tmp_path / 'grubenv').write_bytes(block.render())
     return tmp_path
@@ -91,12 +92,12 @@ def run(boot, check_mode=False, diff=False, **args):
 def env(boot):
     data = (boot / 'grubenv').read_bytes()
     assert len(data) == 1024
-    return dict(grub.parse_envblock(data))
+    return dict(parse_envblock(data))
 
 
 def simulate_grub_boot(boot):
     """What 00_header does at boot: take next_entry and clear it with an empty value (save_env)."""
-    block = grub.EnvBlock.parse((boot / 'grubenv').read_bytes())
+    block = EnvBlock.parse((boot / 'grubenv').read_bytes())
     if block.get('next_entry'):
         block.set('next_entry', '')
     (boot / 'grubenv').write_bytes(block.render())
@@ -199,7 +200,7 @@ def test_missing_grubenv_is_created_like_grub_editenv_create(boot, host):
     os.unlink(str(boot / 'grubenv'))
     kind, result = run(boot, target='0')
     assert kind == 'exit' and result['changed']
-    expected = grub.EnvBlock.new()
+    expected = EnvBlock.new()
     expected.set('next_entry', SIMPLE)
     assert (boot / 'grubenv').read_bytes() == expected.render()
     assert oct(os.stat(str(boot / 'grubenv')).st_mode & 0o777) == '0o644'
@@ -216,7 +217,7 @@ def test_a_symlinked_grubenv_is_written_at_its_target_and_stays_a_link(boot, hos
     kind, result = run(boot, target=T26, use_grub_editenv=writer)
     assert kind == 'exit' and result['changed']
     assert os.path.islink(str(boot / 'grubenv'))
-    assert dict(grub.EnvBlock.parse((efi / 'grubenv').read_bytes()).variables()) == {
+    assert dict(EnvBlock.parse((efi / 'grubenv').read_bytes()).variables()) == {
         'saved_entry': K25, 'next_entry': K26}
     assert os.stat(str(efi / 'grubenv')).st_mode & 0o7777 == 0o700
     assert sorted(os.listdir(str(efi))) == ['grubenv']
@@ -252,7 +253,7 @@ def test_corrupt_and_full_blocks_are_not_touched(boot, host):
     assert kind == 'fail' and 'corrupt GRUB environment block' in result['msg'] and 'is exactly 1024' in result['msg']
     assert (boot / 'grubenv').read_bytes() == short
 
-    block = grub.EnvBlock.new()
+    block = EnvBlock.new()
     block.set('filler', 'f' * 880)
     (boot / 'grubenv').write_bytes(block.render())
     kind, result = run(boot, target=T26)
@@ -310,7 +311,7 @@ def test_sys_device_chain_reads_lvm_on_md(tmp_path):
     chain = grub_boot_target.sys_device_chain('/dev/dm-0', sys_root=str(tmp_path))
     assert [(d['name'], d['type']) for d in chain] == [('dm-0', 'lvm'), ('md0', 'raid1'), ('sda1', 'part'),
                                                        ('sda', 'disk')]
-    assessed = grub.assess_env_location('/dev/mapper/vg0-boot', 'ext4', chain)
+    assessed = assess_env_location('/dev/mapper/vg0-boot', 'ext4', chain)
     assert len(assessed['reasons']) == 2 and not assessed['writable']
 
 
@@ -376,7 +377,7 @@ def test_grub_editenv_and_builtin_writer_give_the_same_bytes(tmp_path, host):
         where = tmp_path / writer
         where.mkdir()
         shutil.copy(os.path.join(FIXTURES, 'grub.cfg.debian12'), str(where / 'grub.cfg'))
-        block = grub.EnvBlock.new()
+        block = EnvBlock.new()
         block.set('saved_entry', K25)
         block.set('other', 'x\\y\nz')
         (where / 'grubenv').write_bytes(block.render())

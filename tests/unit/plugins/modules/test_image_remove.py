@@ -3,7 +3,7 @@ what the guard refuses, what check mode leaves, and what it says it removed."""
 import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError
-from ansible_collections.poscloud.fleet.plugins.module_utils.media import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
 from ansible_collections.poscloud.fleet.plugins.modules import image_remove
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 

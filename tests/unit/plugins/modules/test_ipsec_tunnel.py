@@ -14,7 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils import fileops
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import parse_vici_pretty
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.parse import parse_vici_pretty
 from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
@@ -771,6 +771,18 @@ def test_info_fails_clearly_without_daemon(daemon):
     out = run(daemon, module=ipsec_tunnel_info, vici_uri='unix:///nowhere.vici')
     assert out.kind == 'fail'
     assert 'Is the strongSwan daemon running' in out.result['msg']
+
+
+def test_info_fails_cleanly_on_output_it_cannot_read(daemon, monkeypatch):
+    garbled = 'list-sa event {\n  pcf-store {\n    established = 5\n    child-sas = [\n  }\n}\n'
+
+    def answer(self, cmd, **kw):
+        cmd = untimed(cmd)[1]
+        return 0, (garbled if cmd[1] == '--list-sas' else fixture('list-conns-two.pretty')), ''
+    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', answer)
+    out = run(daemon, module=ipsec_tunnel_info)
+    assert out.kind == 'fail'
+    assert 'swanctl --list-sas --pretty --noblock printed output that cannot be read' in out.result['msg']
 
 
 def test_vici_log_tap_follows_log_events_on_a_unix_socket():

@@ -7,6 +7,7 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.poscloud.fleet.plugins.module_utils import stage
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_json
 from ansible_collections.poscloud.fleet.plugins.modules import stage_plan
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
@@ -80,4 +81,4 @@ def test_a_new_password_hash_restages_but_the_digest_ignores_keys_left_out():
     # What the module's argument spec fills in (None for keys not given) does not change the digest.
     filled = [dict(users(password_hash=None)[0], password_hash=None)]
     assert stage.support_users_digest(filled) == stage.support_users_digest(users(password_hash=None))
-    assert stage.support_users_digest(users(password_hash=None)) == stage.sha256_json(users(password_hash=None))
+    assert stage.support_users_digest(users(password_hash=None)) == sha256_json(users(password_hash=None))
