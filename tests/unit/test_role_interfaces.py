@@ -2,8 +2,9 @@
 
 Checked over the tree (docs/architecture.md):
 
-- every include_role/import_role in roles/*/tasks and playbooks targets an entry point declared in the
-  target role's meta/argument_specs.yml (main when there is no tasks_from), whose task file exists,
+- every include_role/import_role in roles/*/tasks and playbooks, and every role a play lists under
+  roles:, targets an entry point declared in the target role's meta/argument_specs.yml (main when
+  there is no tasks_from), whose task file exists,
   and passes the options that entry point marks required (or finds them among the defaults it sees);
 - no role or playbook includes a role with ``public: true`` to reach its defaults, and no task file
   is an empty stand-in that exists only to be included for its role's defaults;
@@ -78,10 +79,18 @@ def role_calls(root):
     for path in task_files(root):
         rel = path.relative_to(root)
         caller = rel.parts[1] if rel.parts[0] == 'roles' else None
-        for task in _walk(load(path)):
+        data = load(path)
+        for task in _walk(data):
             for key, keyword in ROLE_ACTIONS.items():
                 if key in task and isinstance(task[key], dict):
                     calls.append((str(rel), caller, keyword, task[key], task.get('vars') or {}))
+        if caller is None:
+            for play in data or []:
+                for entry in (play.get('roles') or []) if isinstance(play, dict) else []:
+                    entry = {'name': entry} if isinstance(entry, str) else entry
+                    params = {k: v for k, v in entry.items() if k not in ('role', 'name', 'vars', 'when', 'tags')}
+                    args = {'name': entry.get('role') or entry.get('name') or ''}
+                    calls.append((str(rel), None, 'roles', args, {**params, **(entry.get('vars') or {})}))
     return calls
 
 
@@ -197,6 +206,7 @@ def test_role_calls_are_found():
     with_tasks_from = [c for c in calls if 'tasks_from' in c[3]]
     assert len(with_tasks_from) >= 30, with_tasks_from
     assert any(c[0] == 'roles/pos_cutover/tasks/presync.yml' and c[3].get('tasks_from') == 'sync' for c in calls)
+    assert any(c[0] == 'playbooks/fleet_status.yml' and c[2] == 'roles' for c in calls)
 
 
 def test_every_tasks_from_targets_a_declared_entry_point():
