@@ -9,7 +9,8 @@ Checked over the tree (docs/architecture.md):
 - no role or playbook includes a role with ``public: true`` to reach its defaults, and no task file
   is an empty stand-in that exists only to be included for its role's defaults;
 - the variables of roles/pos/defaults/main.yml are defined there only, and every role that reads one
-  lists poscloud.fleet.pos among its dependencies.
+  lists poscloud.fleet.pos among its dependencies;
+- every default that is not a template has the type its entry points declare.
 
 Each check runs over a broken copy of the tree too, to show that it reports what it is for.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = 'poscloud.fleet.'
@@ -199,6 +201,32 @@ def check_shared_defaults(root):
     return problems
 
 
+def check_default_types(root):
+    """Problems: a default (not templated) that the entry points reading it would refuse."""
+    root = Path(root)
+    problems = []
+    for role_dir in sorted(p for p in (root / 'roles').iterdir() if p.is_dir()):
+        role = role_dir.name
+        values = {}
+        for dep in role_dependencies(root, role):
+            values.update(role_defaults(root, dep))
+        values.update(role_defaults(root, role))
+        for entry, spec in argument_specs(root, role).items():
+            options = (spec or {}).get('options') or {}
+            params = {k: v for k, v in values.items() if k in options and '{{' not in str(v)}
+            checked = {}
+            for name, option in options.items():
+                option = {k: v for k, v in (option or {}).items() if k not in ('description', 'version_added')}
+                if 'options' in option:
+                    option['options'] = {k: {a: b for a, b in v.items() if a != 'description'} for k, v in option['options'].items()}
+                if option.get('required') and name not in params:
+                    option['required'] = False  # the caller passes it
+                checked[name] = option
+            for message in ArgumentSpecValidator(checked).validate(params).error_messages:
+                problems.append(f'roles/{role} entry point {entry}: {message}')
+    return problems
+
+
 # --- The tree as it is ---
 
 def test_role_calls_are_found():
@@ -221,6 +249,10 @@ def test_shared_defaults_live_in_one_place():
     assert check_shared_defaults(ROOT) == []
     assert 'pos_instance_container' in role_defaults(ROOT, SHARED_ROLE)
     assert not (ROOT / 'roles' / SHARED_ROLE / 'tasks').exists()
+
+
+def test_defaults_have_the_declared_types():
+    assert check_default_types(ROOT) == []
 
 
 def test_shared_defaults_are_documented():
@@ -302,3 +334,9 @@ def test_a_reader_without_the_dependency_is_reported(tree):
     meta.write_text(yaml.safe_dump(data), encoding='utf-8')
     problems = check_shared_defaults(tree)
     assert any(p.startswith('roles/fleet_status reads') and 'pos_instance_container' in p for p in problems), problems
+
+
+def test_a_default_of_the_wrong_type_is_reported(tree):
+    _edit(tree / 'roles/pos/defaults/main.yml', 'pos_data_io_timeout: 30', 'pos_data_io_timeout: thirty')
+    problems = check_default_types(tree)
+    assert any('pos_data_io_timeout' in p and 'roles/pos_data entry point sync' in p for p in problems), problems
