@@ -2,10 +2,10 @@
 
 Checked over the tree (docs/architecture.md):
 
-- every include_role/import_role in roles/*/tasks and playbooks, and every role a play lists under
-  roles:, targets an entry point declared in the target role's meta/argument_specs.yml (main when
-  there is no tasks_from), whose task file exists,
-  and passes the options that entry point marks required (or finds them among the defaults it sees);
+- every include_role/import_role in roles/*/tasks, playbooks and the Molecule scenarios, and every
+  role a play lists under roles:, targets an entry point declared in the target role's
+  meta/argument_specs.yml (main when there is no tasks_from), whose task file exists, and passes
+  the options that entry point marks required (or finds them among the defaults it sees);
 - no role or playbook includes a role with ``public: true`` to reach its defaults, and no task file
   is an empty stand-in that exists only to be included for its role's defaults;
 - the variables of roles/pos/defaults/main.yml are defined there only, and every role that reads one
@@ -71,7 +71,7 @@ def _walk(node):
 
 def task_files(root):
     root = Path(root)
-    return sorted(root.glob('roles/*/tasks/*.yml')) + sorted(root.glob('playbooks/*.yml'))
+    return sorted(root.glob('roles/*/tasks/*.yml')) + sorted(root.glob('playbooks/*.yml')) + sorted(root.glob('molecule/*/*.yml'))
 
 
 def role_calls(root):
@@ -81,13 +81,15 @@ def role_calls(root):
     for path in task_files(root):
         rel = path.relative_to(root)
         caller = rel.parts[1] if rel.parts[0] == 'roles' else None
+        if rel.parts[0] == 'molecule' and rel.name == 'molecule.yml':
+            continue
         data = load(path)
         for task in _walk(data):
             for key, keyword in ROLE_ACTIONS.items():
                 if key in task and isinstance(task[key], dict):
                     calls.append((str(rel), caller, keyword, task[key], task.get('vars') or {}))
-        if caller is None:
-            for play in data or []:
+        if caller is None and isinstance(data, list):
+            for play in data:
                 for entry in (play.get('roles') or []) if isinstance(play, dict) else []:
                     entry = {'name': entry} if isinstance(entry, str) else entry
                     params = {k: v for k, v in entry.items() if k not in ('role', 'name', 'vars', 'when', 'tags')}
@@ -264,7 +266,7 @@ def test_shared_defaults_are_documented():
 
 @pytest.fixture
 def tree(tmp_path):
-    for part in ('roles', 'playbooks'):
+    for part in ('roles', 'playbooks', 'molecule'):
         shutil.copytree(ROOT / part, tmp_path / part)
     return tmp_path
 
