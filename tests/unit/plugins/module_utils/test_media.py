@@ -262,3 +262,21 @@ def test_url_credentials_of_a_url_with_a_trailing_newline_are_not_read():
 def test_apt_auth_refuses_a_login_or_password_with_a_line_break(url):
     with pytest.raises(media.MediaError, match='^mirror: '):
         media.render_apt_auth([url])
+
+
+def test_the_disk_image_roles_mirror_script_runs_where_the_collection_is_not_importable(tmp_path):
+    """roles/disk_image/files/apt_mirror.py runs with the host's python3 and loads media.py (and what
+    media.py imports) from their files: -I keeps the checkout and the venv's paths out of sys.path."""
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    sources = tmp_path / 'sources.list'
+    sources.write_text('deb http://mirror.example.test/debian bookworm main\n')
+    role = os.path.join(root, 'roles', 'disk_image')
+    argv = [sys.executable, '-I', os.path.join(role, 'files', 'apt_mirror.py'),
+            os.path.join(role, '..', '..', 'plugins', 'module_utils', 'media.py'), 'bookworm', str(sources)]
+    proc = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (0, 'http://mirror.example.test/debian'), proc.stderr
+    sources.write_text('# nothing\n')
+    proc = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and 'no Debian mirror for bookworm' in proc.stderr, proc.stderr
