@@ -18,7 +18,7 @@
 #    at 10.250.INDEX.2 (written to .state/lab/engines/NAME/address) with the engine's socket as /var/run/docker.sock. Its host key is made here
 #    and written to .state/lab/engines/NAME/known_hosts; the controller's lab key
 #    (.state/lab/id_ed25519) is the only key it accepts.
-# `down` leaves no process, socket, bridge, mount or state folder behind, and the first engine and
+# A failed `up` of a cloud host that did not exist takes down what it made. `down` leaves no process, socket, bridge, mount or state folder behind, and the first engine and
 # its docker0 untouched. Nothing here reaches an address outside this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,14 @@ die() { echo "lab-engine: $*" >&2; exit 1; }
 name_ok() { [[ $1 =~ ^[a-z][a-z0-9_]{0,8}$ ]] || die "NAME '$1' must be 1-9 characters, a-z, 0-9 and _, starting with a letter (the bridge's name, pclab-NAME, must fit 15 characters)"; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 engine() { docker -H "unix://$run/$1/docker.sock" "${@:2}"; }
+cleanup_name=""
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -n "$cleanup_name" ]; then
+    echo "lab-engine: $cleanup_name did not come up; removing what this run made" >&2
+    down "$cleanup_name" >/dev/null 2>&1 || true
+  fi
+}
 
 up() {
   local name=$1 index=$2
@@ -41,7 +49,14 @@ up() {
   fi
   [ -f "$key.pub" ] || die "no lab controller key at $key.pub: run 'make setup'"
   local dir=$state/$name bridge=pclab-$name net=10.250.$index
-  local front pid
+  local front pid want
+  want=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) || die "no $image on the first engine: run 'make test-lab-images' (or playbooks/build_media.yml)"
+  # A cloud host this run starts from nothing is taken down again if any later step fails, so a
+  # failed `up` leaves nothing behind. One that was already there is left as it was.
+  if [ ! -d "$dir" ]; then
+    cleanup_name=$name
+    trap on_exit EXIT
+  fi
   mkdir -p "$dir/data" "$dir/sshd" "$run/$name"
   chmod 0700 "$dir"
   # Another cloud host must not hold these addresses.
@@ -64,8 +79,7 @@ up() {
     engine "$name" info >/dev/null 2>&1 || { tail -20 "$dir/dockerd.log" >&2; die "the engine of $name did not answer within 30 s"; }
   fi
   # The lab base image, copied without a registry, checked by its id.
-  local want have
-  want=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) || die "no $image on the first engine: run 'make test-lab-images' (or playbooks/build_media.yml)"
+  local have
   have=$(engine "$name" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   if [ "$have" != "$want" ]; then
     docker save "$image" | engine "$name" load -q >/dev/null
@@ -100,7 +114,7 @@ EOF
   printf '%s %s\n' "$front" "$(cut -d' ' -f1,2 "$dir/sshd/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
   for _ in $(seq 1 40); do
     ssh -q -i "$key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" \
-      -o ConnectTimeout=2 "root@$front" true 2>/dev/null && { echo "lab-engine: $name up: ssh root@$front (engine $run/$name/docker.sock)"; return 0; }
+      -o ConnectTimeout=2 "root@$front" true 2>/dev/null && { cleanup_name=""; echo "lab-engine: $name up: ssh root@$front (engine $run/$name/docker.sock)"; return 0; }
     sleep 0.5
   done
   engine "$name" logs --tail 20 sshd >&2 || true

@@ -97,3 +97,26 @@ def test_bad_names_and_indexes_are_refused_before_anything_is_made():
         assert proc.returncode == 1 and words in proc.stderr, proc.stderr
     assert not os.path.exists(os.path.join(STATE, 'cloud_x'))
     assert sh('ip', 'link', 'show', 'pclab-cloud_x', check=False).returncode != 0
+
+
+def test_an_up_that_fails_half_way_takes_down_what_it_made():
+    # An image with no files at all (made here from an empty archive, no registry): the engine and
+    # its bridge come up, the SSH front cannot start, and the run removes what it made.
+    empty = 'poscloud/lab-engine-test-empty:latest'
+    archive = subprocess.run(['tar', 'cf', '-', '--files-from', '/dev/null'], capture_output=True, check=True).stdout
+    subprocess.run(['docker', 'import', '-', empty], input=archive, capture_output=True, check=True)
+    try:
+        proc = subprocess.run([SCRIPT, 'up', NAME, INDEX], capture_output=True, text=True, timeout=300, check=False,
+                              env=dict(os.environ, POSCLOUD_LAB_ENGINE_IMAGE=empty))
+        assert proc.returncode == 1, (proc.stdout, proc.stderr)
+        assert 'the SSH front of %s did not start' % NAME in proc.stderr, proc.stderr
+        assert 'removing what this run made' in proc.stderr, proc.stderr
+        assert leftovers() == []
+    finally:
+        sh(SCRIPT, 'down', NAME, check=False)
+        sh('docker', 'rmi', '-f', empty, check=False)
+    # A missing image is found before anything is made.
+    proc = subprocess.run([SCRIPT, 'up', NAME, INDEX], capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, POSCLOUD_LAB_ENGINE_IMAGE='poscloud/no-such-image:latest'))
+    assert proc.returncode == 1 and 'no poscloud/no-such-image:latest on the first engine' in proc.stderr, proc.stderr
+    assert 'removing' not in proc.stderr and leftovers() == []
