@@ -101,6 +101,18 @@ def data_volume_suffix(path):
     return re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_')
 
 
+VOLUME_PREFIX = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
+
+
+def data_volumes(data_paths, prefix):
+    """Data path -> the name of the Docker volume that keeps it: PREFIX_<data_volume_suffix(path)>.
+    The profile's validation already refuses two data paths whose names would be the same."""
+    if not isinstance(prefix, str) or not VOLUME_PREFIX.match(prefix):
+        raise ProfileError('volume_prefix: %r is not the start of a Docker volume name (a letter or digit, '
+                           'then letters, digits, _ . or -); set pos_instance_volume_prefix to one' % (prefix,))
+    return dict((path, '%s_%s' % (prefix, data_volume_suffix(path))) for path in data_paths)
+
+
 def _has_control(text):
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 

@@ -40,6 +40,14 @@ options:
     description: Regular expression a store id must match.
     type: str
     default: '^[0-9]{8}$'
+  volume_prefix:
+    description:
+      - The start of the names of the store's data volumes, for example V(pos_12345678). When given, the
+        module returns RV(volumes), the name of the Docker volume that keeps each of the profile's
+        data paths.
+      - A letter or digit, then letters, digits, V(_), V(.) or V(-).
+    type: str
+    version_added: 0.3.0
 '''
 
 EXAMPLES = r'''
@@ -47,11 +55,12 @@ EXAMPLES = r'''
   poscloud.fleet.pos_profile:
     profile: "{{ lookup('ansible.builtin.file', 'profiles/demo.yml') | from_yaml }}"
     store_id: "12345678"
+    volume_prefix: pos_12345678
   register: checked
 
-- name: Use the normalised profile
+- name: Use the normalised profile and the data volumes' names
   ansible.builtin.debug:
-    msg: "{{ checked.profile.name }} {{ checked.profile.version }} keeps {{ checked.profile.data_paths }}"
+    msg: "{{ checked.profile.name }} {{ checked.profile.version }} keeps its data in {{ checked.volumes }}"
 '''
 
 RETURN = r'''
@@ -67,6 +76,14 @@ store_id:
   description: The checked store id.
   returned: when I(store_id) is given
   type: str
+volumes:
+  description:
+    - Each data path of the profile and the name of the Docker volume that keeps it,
+      O(volume_prefix) then V(_) then the path with every run of characters other than letters and
+      digits made one V(_) (no V(_) at either end).
+  returned: when O(volume_prefix) is given
+  type: dict
+  sample: {"/var/lib/pos": "pos_12345678_var_lib_pos"}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -74,6 +91,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
     ProfileError,
+    data_volumes,
     profile_digest,
     validate_profile,
     validate_store_id,
@@ -86,6 +104,7 @@ def main():
             profile=dict(type='dict', required=True),
             store_id=dict(type='str'),
             store_id_pattern=dict(type='str', default='^[0-9]{8}$'),
+            volume_prefix=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -95,8 +114,10 @@ def main():
         if p['store_id'] is not None:
             result['store_id'] = validate_store_id(p['store_id'], p['store_id_pattern'])
         profile = validate_profile(p['profile'])
+        if p['volume_prefix'] is not None:
+            result['volumes'] = data_volumes(profile['data_paths'], p['volume_prefix'])
     except ProfileError as e:
-        module.fail_json(msg='%s%s' % ('' if str(e).startswith('store_id') else 'profile %s: ' % (
+        module.fail_json(msg='%s%s' % ('' if str(e).startswith(('store_id', 'volume_prefix')) else 'profile %s: ' % (
             (p['profile'] or {}).get('name', '?')), to_native(e)), **result)
     result.update(profile=profile, digest=profile_digest(profile))
     module.exit_json(**result)
