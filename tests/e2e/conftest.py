@@ -3,6 +3,7 @@ import contextlib
 import http.server
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -25,6 +26,53 @@ def ansible_env(**extra):
     })
     env.update(extra)
     return env
+
+
+def _children():
+    """pid -> the pids of its children, from /proc."""
+    tree = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def kill_controller(pid):
+    """Kill a playbook run the way the controller's death would: the process and everything under
+    it. Ansible's workers and the module processes they start run in sessions of their own, so
+    killing the run's process group would leave them running. Each process found is stopped first
+    (a stopped process starts nothing more), the tree is read again until nothing new appears, then
+    every process in it is killed."""
+    found = set()
+    for dummy in range(10):
+        tree = _children()
+        todo, new = [pid], []
+        while todo:
+            p = todo.pop()
+            if p not in found:
+                new.append(p)
+            todo.extend(tree.get(p, []))
+        new = [p for p in new if p not in found]
+        if not new:
+            break
+        for p in new:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        found.update(new)
+    for p in found:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _json(out):

@@ -5,14 +5,13 @@ backup keeps the store selling, the retention never removes the set just made, a
 interrupted by the controller's death keeps the data it replaced and finishes on a re-run."""
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, ansible_env, failures, task_results
+from conftest import BIN, LAB, ROOT, ansible_env, failures, kill_controller, task_results
 
 STORE = 'store_34567890'
 STORE_ID = '34567890'
@@ -235,7 +234,7 @@ def test_an_interrupted_restore_keeps_the_replaced_data_and_a_rerun_completes(la
         while read_record().get('phase') != 'saved' and time.time() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert read_record().get('phase') == 'saved', 'the restore never saved the live data (rc %s)' % proc.poll()
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_controller(proc.pid)
     finally:
         proc.wait()
     sh('docker', 'rm', '-f', 'posdata_%s_restore' % STORE_ID)

@@ -7,14 +7,13 @@ store 12345678 and the lab fleet (scripts/run-tiers.sh), so nothing here may loo
 its own (containers are listed by store)."""
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, _json, ansible_env, failures, webhook
+from conftest import BIN, LAB, ROOT, _json, ansible_env, failures, kill_controller, webhook
 
 B, C = '23456789', '34567890'
 HOOKS = os.path.join(ROOT, 'tests', 'e2e', 'hooks')
@@ -263,7 +262,7 @@ def test_controller_killed_during_final_sync_then_a_rerun_completes(lab, lab_sto
     try:
         wait_for(lambda: state(B).get('phase') == 'window' and copying(B), 300, 'the final sync')
         time.sleep(1)
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_controller(proc.pid)
     finally:
         proc.wait()
     assert state(B)['phase'] == 'window'
@@ -288,7 +287,7 @@ def test_controller_gone_inside_the_window_the_physical_server_serves_again_by_i
         wait_for(lambda: state(B).get('phase') == 'window' and os.path.exists(SOURCE_HOLD % B)
                  and health('posserver_%s' % B) is None, 600, 'the window')
         wait_for(lambda: not copying(B), 120, 'the final sync to end')
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_controller(proc.pid)
     finally:
         proc.wait()
     sh('docker', 'pause', 'pos_%s' % B)
@@ -372,7 +371,7 @@ def test_deploy_completes_with_evidence_and_a_rerun_changes_nothing(lab, lab_sto
             stdout, dummy = first.communicate(timeout=900)
         finally:
             if first.poll() is None:
-                os.killpg(first.pid, signal.SIGKILL)
+                kill_controller(first.pid)
                 first.wait()
             # The broken configuration is in C's container: the next start makes a new one.
             subprocess.run(['docker', 'rm', '-f', 'pos_%s' % C], capture_output=True, check=False)
@@ -471,7 +470,7 @@ def test_controller_killed_after_the_cloud_started_then_a_rerun_completes_keepin
                  'the cloud application to start')
         # The store sells in the cloud, then the controller dies before the cutover is recorded.
         sold = set(cloud_sale(B, 'in the cloud %d' % i) for i in range(3))
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_controller(proc.pid)
     finally:
         proc.wait()
     assert state(B)['phase'] == 'released'
