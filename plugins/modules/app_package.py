@@ -18,7 +18,7 @@ description:
     writes C(<dest>.sha256) beside it.
   - The same folder always gives the same checksum, so a profile can pin the checksum of install
     media the project builds itself, and staging can verify it.
-  - With I(expected_sha256), a result with another checksum fails and nothing is written.
+  - With O(expected_sha256), a result with another checksum fails and nothing is written.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:

@@ -63,9 +63,9 @@ options:
     type: path
   mode:
     description:
-      - Permissions of I(dest), as an octal string (V('0640')) or a number in 0..0o7777.
+      - Permissions of O(dest), as an octal string (V('0640')) or a number in 0..0o7777.
       - Checked in check mode too; anything else (V(rw-r-----), V('0999'), V(-1)) is refused.
-      - An up-to-date I(dest) with other permissions is given these (a change).
+      - An up-to-date O(dest) with other permissions is given these (a change).
     type: raw
     default: '0640'
   expect_digest:
@@ -145,13 +145,13 @@ bytes:
   type: int
   sample: 209715200
 differences:
-  description: What differs from I(expect_file), at most 20 lines (empty when it matches or was not given).
+  description: What differs from O(expect_file), at most 20 lines (empty when it matches or was not given).
   returned: always
   type: list
   elements: str
   sample: ["differs (sha256): /usr2/pos/db/pos.db"]
 manifest:
-  description: Every entry, when I(return_entries) is true.
+  description: Every entry, when O(return_entries) is true.
   returned: when return_entries is true
   type: list
   elements: dict

@@ -26,26 +26,26 @@ description:
     C(savedefault) stores), else its title, else its index, skipping any form GRUB would read as a
     number (GRUB reads C(2nd kernel) as index 2) or that an earlier entry would match first. Ids of
     Debian's C(grub-mkconfig) carry the kernel version and the root filesystem UUID, so they keep
-    naming the same kernel after C(update-grub) while indexes shift. With I(state=present), a value
+    naming the same kernel after C(update-grub) while indexes shift. With O(state=present), a value
     already set that GRUB resolves to the same entry is left as it is.
-  - I(health) runs a boot-health contract for kernel upgrades. C(arm) makes the next boot, and only
-    that one, a trial of I(target) and makes the known-good entry the default; because GRUB clears
+  - O(health) runs a boot-health contract for kernel upgrades. C(arm) makes the next boot, and only
+    that one, a trial of O(target) and makes the known-good entry the default; because GRUB clears
     C(next_entry) before it boots the trial, a hang, a panic or any reboot without C(commit) lands on
     the known-good entry. C(commit) makes the trial entry the default once the health gate passed.
     C(rollback) drops the trial and makes the known-good entry the default again, or restores the
-    variables given in I(restore) (the C(previous) result of an earlier run).
+    variables given in O(restore) (the C(previous) result of an earlier run).
   - The contract keeps its state in the environment block. C(next_entry) holds the trial entry until
     GRUB boots it. C(saved_entry) holds the known-good entry while the trial runs and the trial entry
     after C(commit). C(poscloud_trial_entry) names the entry under trial and is set only while a
     trial is armed. C(poscloud_known_good) names the entry to fall back to. There is a single attempt
     and no boot counter (C(boot_success), C(boot_counter) and the like are not used), because Debian's
     C(grub.cfg) has no code that would read them.
-  - One-time boots (I(mode=once) and I(health=arm)) need GRUB to write the environment block at boot.
+  - One-time boots (O(mode=once) and O(health=arm)) need GRUB to write the environment block at boot.
     GRUB cannot write on LVM, MD RAID, dm-crypt, btrfs or ZFS; there C(next_entry) is never cleared
     and the one-time entry would be booted on every boot. The module looks at the filesystem and the
-    device stack holding I(grubenv) with C(findmnt) and C(lsblk) (or C(/proc/mounts) and C(/sys)) and
-    refuses such places unless I(force=true).
-  - The environment block is written whole into a temporary file beside I(grubenv) and moved over it
+    device stack holding O(grubenv) with C(findmnt) and C(lsblk) (or C(/proc/mounts) and C(/sys)) and
+    refuses such places unless O(force=true).
+  - The environment block is written whole into a temporary file beside O(grubenv) and moved over it
     atomically, exactly 1024 bytes, byte for byte what C(grub-editenv) writes.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
@@ -63,7 +63,7 @@ attributes:
     support: full
     details:
       - Made for the C(grub.cfg) that Debian's C(grub-mkconfig) writes (GRUB 2.06, C(grub-pc) and
-        C(grub-efi)). Other GRUB 2 systems work when I(grubenv) and I(grub_cfg) point at their files
+        C(grub-efi)). Other GRUB 2 systems work when O(grubenv) and O(grub_cfg) point at their files
         and their C(grub.cfg) consumes C(next_entry) the same way.
       - Run as root on the target; C(findmnt) and C(lsblk) from util-linux are used when present.
 options:
@@ -75,63 +75,65 @@ options:
   grub_cfg:
     description:
       - Path of the GRUB configuration whose menu targets are resolved against.
-      - Needed to set targets and for I(health=arm) and I(health=commit); without it the module only
+      - Needed to set targets and for O(health=arm) and O(health=commit); without it the module only
         clears variables and reports them.
     type: path
     default: /boot/grub/grub.cfg
   target:
     description:
       - The menu entry, by id, title, index or a C(>) path through submenus.
-      - Required with I(state=present) and I(health=arm). With I(state=absent) the variable is
-        only cleared when it points at this entry. With I(health=commit) the commit is refused
+      - Required with O(state=present) and O(health=arm). With O(state=absent) the variable is
+        only cleared when it points at this entry. With O(health=commit) the commit is refused
         unless this is the armed trial entry.
     type: str
   mode:
     description:
-      - Which variable I(state) acts on.
-      - C(once) is C(next_entry), booted on the next boot only and cleared by GRUB as it boots it.
-      - C(default) is C(saved_entry), booted whenever no one-time entry is pending. It needs a
+      - Which variable O(state) acts on.
+      - V(once) is C(next_entry), booted on the next boot only and cleared by GRUB as it boots it.
+      - V(default) is C(saved_entry), booted whenever no one-time entry is pending. It needs a
         C(grub.cfg) generated with C(GRUB_DEFAULT=saved); the module fails otherwise, since GRUB
         would ignore the variable.
-      - Ignored with I(health).
+      - Ignored with O(health).
     type: str
     choices: [once, default]
     default: once
   state:
     description:
-      - C(present) sets the variable of I(mode) to I(target).
-      - C(absent) clears it.
-      - C(query) changes nothing and only reports the menu, the variables and what GRUB boots next.
-      - Must be C(present) when I(health) is used.
+      - V(present) sets the variable of O(mode) to O(target).
+      - V(absent) clears it.
+      - V(query) changes nothing and only reports the menu, the variables and what GRUB boots next.
+        It is deprecated and will be removed in release 0.3.0; use M(poscloud.fleet.grub_boot_target_info),
+        which returns the same and the entry of a given kernel.
+      - Must be V(present) when O(health) is used.
     type: str
     choices: [present, absent, query]
     default: present
   health:
     description:
-      - Operation of the boot-health contract, instead of I(state) and I(mode).
-      - C(arm) arms a one-time trial of I(target) with I(known_good) as the fallback. It does
-        nothing when I(target) already is the known-good default.
-      - C(commit) makes the armed trial entry the default and ends the trial. It is refused while
+      - Operation of the boot-health contract, instead of O(state) and O(mode).
+      - V(arm) arms a one-time trial of O(target) with O(known_good) as the fallback. It does
+        nothing when O(target) already is the known-good default.
+      - V(commit) makes the armed trial entry the default and ends the trial. It is refused while
         C(next_entry) still holds the trial entry, that is before the trial has been booted. Without
         an armed trial it does nothing.
-      - C(rollback) ends the trial and makes the known-good entry the default again, or, with
-        I(restore), sets the variables back to the given values. Without an armed trial or
-        I(restore) it does nothing.
+      - V(rollback) ends the trial and makes the known-good entry the default again, or, with
+        O(restore), sets the variables back to the given values. Without an armed trial or
+        O(restore) it does nothing.
     type: str
     choices: [arm, commit, rollback]
   known_good:
     description:
-      - The entry to fall back to when the trial fails, with I(health=arm). Same forms as I(target).
+      - The entry to fall back to when the trial fails, with O(health=arm). Same forms as O(target).
       - Defaults to the entry GRUB boots by default now. It must not boot the same kernel as the
         trial entry; on Debian the top entry always boots the newest kernel, so after installing a
         new kernel give the old kernel's entry from the Advanced options submenu.
     type: str
   restore:
     description:
-      - Variables to set back with I(health=rollback), as the C(previous) result of an earlier run
+      - Variables to set back with O(health=rollback), as the C(previous) result of an earlier run
         returns them. A null value unsets the variable.
       - Only the variables this module sets can be restored, and each value must be null, empty or
-        a string that names an entry of I(grub_cfg); anything else (a number, an entry that is gone)
+        a string that names an entry of O(grub_cfg); anything else (a number, an entry that is gone)
         is refused and nothing is written.
     type: dict
   force:
@@ -143,18 +145,18 @@ options:
   use_grub_editenv:
     description:
       - How the new environment block is made.
-      - C(auto) uses C(grub-editenv) (or C(grub2-editenv)) when installed, else the built-in writer.
-      - C(always) requires C(grub-editenv).
-      - C(never) uses the built-in writer, which produces the same bytes.
-      - With C(grub-editenv) the edits are made on a copy beside I(grubenv), checked to hold exactly
-        the expected variables, and moved over I(grubenv) atomically.
+      - V(auto) uses C(grub-editenv) (or C(grub2-editenv)) when installed, else the built-in writer.
+      - V(always) requires C(grub-editenv).
+      - V(never) uses the built-in writer, which produces the same bytes.
+      - With C(grub-editenv) the edits are made on a copy beside O(grubenv), checked to hold exactly
+        the expected variables, and moved over O(grubenv) atomically.
     type: str
     choices: [auto, always, never]
     default: auto
 notes:
   - GRUB boots C(next_entry) only when C(grub.cfg) has the one-time boot code of Debian's
     C(/etc/grub.d/00_header) (C(set default="${next_entry}") followed by C(save_env next_entry)); the
-    module fails for I(mode=once) and I(health=arm) when it is missing.
+    module fails for O(mode=once) and O(health=arm) when it is missing.
   - A trial needs a fallback GRUB reaches without help. With C(GRUB_DEFAULT=saved) the known-good
     entry is put into C(saved_entry). With a fixed C(GRUB_DEFAULT) arming is refused unless that
     default already is the known-good entry.
@@ -164,6 +166,8 @@ notes:
   - GRUB itself matches C(next_entry) and C(saved_entry) against ids and titles; a value that
     matches nothing makes GRUB boot the first entry. The module never writes such a value.
 seealso:
+  - module: poscloud.fleet.grub_boot_target_info
+    description: Read the menu, the variables, what GRUB boots next and the entry of a kernel.
   - name: GRUB manual, Environment block
     description: How C(load_env) and C(save_env) use the environment block.
     link: https://www.gnu.org/software/grub/manual/grub/html_node/Environment-block.html
@@ -199,8 +203,7 @@ EXAMPLES = r'''
     state: absent
 
 - name: List the menu and what GRUB boots next
-  poscloud.fleet.grub_boot_target:
-    state: query
+  poscloud.fleet.grub_boot_target_info:
   register: grub
 
 - name: Show the entries booting a given kernel
@@ -245,86 +248,29 @@ EXAMPLES = r'''
 RETURN = r'''
 entries:
   description:
-    - Every menu entry and submenu of I(grub_cfg) in menu order. Empty when I(grub_cfg) is missing.
+    - Every menu entry and submenu of O(grub_cfg) in menu order, each as
+      M(poscloud.fleet.grub_boot_target_info) describes it in its RV(poscloud.fleet.grub_boot_target_info#module:entries).
+      Empty when O(grub_cfg) is missing.
   returned: always
   type: list
   elements: dict
-  contains:
-    kind:
-      description: C(menuentry) or C(submenu).
-      type: str
-    title:
-      description: The entry's title.
-      type: str
-    id:
-      description: The entry's id (C(--id) or C($menuentry_id_option)), null when it has none.
-      type: str
-    index_path:
-      description: Indexes from the top of the menu joined with C(>).
-      type: str
-      sample: 1>2
-    title_path:
-      description: Titles joined with C(>), a literal C(>) doubled.
-      type: str
-    id_path:
-      description: Ids joined with C(>), null when an entry on the way has no id.
-      type: str
-    target:
-      description: The canonical value the module would store for this entry, null for submenus.
-      type: str
-    kernel:
-      description: The kernel the entry loads (first argument of C(linux)), null when none.
-      type: str
-      sample: /boot/vmlinuz-6.1.0-26-amd64
-    initrd:
-      description: The initrd images the entry loads.
-      type: list
-      elements: str
-    depth:
-      description: 0 for the top level, 1 inside a submenu and so on.
-      type: int
-    line:
-      description: Line of I(grub_cfg) where the entry starts.
-      type: int
-    conditional:
-      description: Whether the entry is inside an C(if) or loop and may be missing at boot.
-      type: bool
   sample:
     - {kind: menuentry, title: Debian GNU/Linux, id: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58,
        index_path: '0', title_path: Debian GNU/Linux, id_path: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58,
        target: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58, kernel: /boot/vmlinuz-6.1.0-26-amd64,
        initrd: [/boot/initrd.img-6.1.0-26-amd64], depth: 0, line: 106, conditional: false}
 default:
-  description: What GRUB boots when no one-time entry is pending, after the change.
+  description:
+    - What GRUB boots when no one-time entry is pending, after the change, with the keys C(source),
+      C(value), C(matched) and C(entry) of RV(poscloud.fleet.grub_boot_target_info#module:default).
   returned: always
   type: dict
-  contains:
-    source:
-      description: C(saved_entry) when I(grub_cfg) uses it (C(GRUB_DEFAULT=saved)), else C(grub.cfg).
-      type: str
-    value:
-      description: The value GRUB matches (of C(saved_entry) or fixed in I(grub_cfg)).
-      type: str
-    matched:
-      description: Whether the value names an entry; GRUB boots the first entry otherwise.
-      type: bool
-    entry:
-      description: The entry GRUB boots, as in I(entries).
-      type: dict
 next_boot:
-  description: What GRUB boots on the next boot (the one-time entry when one is pending), after the change.
+  description:
+    - What GRUB boots on the next boot (the one-time entry when one is pending), after the change,
+      with the keys C(value), C(matched) and C(entry) of RV(poscloud.fleet.grub_boot_target_info#module:next_boot).
   returned: always
   type: dict
-  contains:
-    value:
-      description: The value GRUB matches.
-      type: str
-    matched:
-      description: Whether the value names an entry.
-      type: bool
-    entry:
-      description: The entry GRUB boots, as in I(entries).
-      type: dict
 next_entry:
   description: C(next_entry) after the change, null when not set.
   returned: always
@@ -346,63 +292,31 @@ changes:
 previous:
   description:
     - The values the changed variables had before, null for one that was not set. Give it as
-      I(restore) with I(health=rollback) to undo the change.
+      O(restore) with O(health=rollback) to undo the change.
   returned: always
   type: dict
   sample: {next_entry: null}
 target:
-  description: The entry I(target) resolved to, as in I(entries), with C(requested) holding I(target) as given.
-  returned: when I(target) is given and I(grub_cfg) exists
+  description: The entry O(target) resolved to, as in RV(entries), with C(requested) holding O(target) as given.
+  returned: when O(target) is given and O(grub_cfg) exists
   type: dict
 known_good:
-  description: The fallback entry of the trial, as in I(entries).
-  returned: with I(health=arm)
+  description: The fallback entry of the trial, as in RV(entries).
+  returned: with O(health=arm)
   type: dict
 trial:
-  description: The trial recorded in the environment block after the change.
+  description:
+    - The trial recorded in the environment block after the change, with the keys C(entry),
+      C(known_good), C(armed) and C(pending) of RV(poscloud.fleet.grub_boot_target_info#module:trial).
   returned: always
   type: dict
-  contains:
-    entry:
-      description: C(poscloud_trial_entry), null when no trial is armed.
-      type: str
-    known_good:
-      description: C(poscloud_known_good).
-      type: str
-    armed:
-      description: Whether a trial is armed.
-      type: bool
-    pending:
-      description: Whether the trial is still to be booted (C(next_entry) holds the trial entry).
-      type: bool
 env_location:
-  description: Where I(grubenv) lives and whether GRUB can write it at boot.
+  description:
+    - Where O(grubenv) lives and whether GRUB can write it at boot, with the keys C(source),
+      C(fstype), C(devices), C(writable), C(reasons), C(message) and C(method) of
+      RV(poscloud.fleet.grub_boot_target_info#module:env_location).
   returned: always
   type: dict
-  contains:
-    source:
-      description: The mounted device (or dataset) holding I(grubenv).
-      type: str
-    fstype:
-      description: Its filesystem type.
-      type: str
-    devices:
-      description: The device and what it is built on, each with C(name), C(kname), C(path), C(type), C(fstype).
-      type: list
-      elements: dict
-    writable:
-      description: Whether GRUB can write the environment block there at boot.
-      type: bool
-    reasons:
-      description: Why it cannot.
-      type: list
-      elements: str
-    message:
-      description: A sentence saying so.
-      type: str
-    method:
-      description: C(findmnt+lsblk), C(findmnt+sys), C(proc+sys) or C(none) when nothing could be found.
-      type: str
 writer:
   description: C(grub-editenv) or C(builtin) when the block was written, null when it was not.
   returned: always
@@ -414,61 +328,18 @@ msg:
 '''
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options, write_target
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
-    ENVBLK_SIZE, GRUB_CFG_PATH, GRUBENV_PATH, HEALTH_ACTIONS, MODE_VARIABLES, NEXT_ENTRY, SAVED_ENTRY, TRIAL_ENTRY,
-    GrubError)
-from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import (
-    assess_env_location, dm_type_from_uuid, mount_for_path, parse_findmnt, parse_lsblk)
+    ENVBLK_SIZE, GRUB_CFG_PATH, GRUBENV_PATH, HEALTH_ACTIONS, MODE_VARIABLES, TRIAL_ENTRY, GrubError)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import (
     EnvBlock, env_diff_text, plan_changes, restore_changes)
-from ansible_collections.poscloud.fleet.plugins.module_utils.grub.menu import default_info, parse_grub_cfg
-from ansible_collections.poscloud.fleet.plugins.module_utils.grub.trial import (
-    arm_trial, commit_trial, rollback_trial, trial_state)
-
-
-def sys_device_chain(device, sys_root='/sys'):
-    """The device and what it is built on, read from /sys, in the shape parse_lsblk() returns."""
-    real = os.path.realpath(device)
-    queue = [os.path.basename(real)]
-    seen = set()
-    devices = []
-    while queue:
-        kname = queue.pop(0)
-        if kname in seen:
-            continue
-        seen.add(kname)
-        base = os.path.join(sys_root, 'class', 'block', kname)
-        if not os.path.exists(base):
-            continue
-        if os.path.exists(os.path.join(base, 'dm', 'uuid')):
-            with open(os.path.join(base, 'dm', 'uuid')) as f:
-                kind = dm_type_from_uuid(f.read())
-        elif os.path.isdir(os.path.join(base, 'md')):
-            kind = 'raid'
-            try:
-                with open(os.path.join(base, 'md', 'level')) as f:
-                    kind = f.read().strip() or 'raid'
-            except (IOError, OSError):
-                pass
-        elif os.path.exists(os.path.join(base, 'partition')):
-            kind = 'part'
-        elif kname.startswith('loop'):
-            kind = 'loop'
-        else:
-            kind = 'disk'
-        devices.append({'name': kname, 'kname': kname, 'path': '/dev/' + kname, 'type': kind, 'fstype': None})
-        slaves = os.path.join(base, 'slaves')
-        if os.path.isdir(slaves):
-            queue.extend(sorted(os.listdir(slaves)))
-        if kind == 'part':
-            queue.append(os.path.basename(os.path.dirname(os.path.realpath(base))))
-    return devices
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.host import (
+    boot_info, probe_location, read_env, read_menu)
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.trial import arm_trial, commit_trial, rollback_trial
 
 
 class GrubBootTarget(object):
@@ -502,87 +373,22 @@ class GrubBootTarget(object):
                 self.fail('state=present needs target, the entry to boot')
 
     def read_env(self):
-        if not os.path.exists(self.path):
-            return None
         try:
-            with open(self.path, 'rb') as f:
-                data = f.read()
-        except (IOError, OSError) as e:
-            self.fail('grubenv: cannot read %s: %s' % (self.path, to_native(e)))
-        try:
-            return EnvBlock.parse(data)
-        except GrubError as e:
-            self.fail('grubenv: %s: %s' % (self.path, to_native(e)))
-
-    def read_menu(self, required):
-        path = self.p['grub_cfg']
-        if not os.path.exists(path):
-            if required:
-                self.fail('%s does not exist; the menu is needed to resolve entries' % path)
-            self.module.warn('%s does not exist; no menu entries are known' % path)
-            return None
-        try:
-            with open(path, 'rb') as f:
-                text = f.read().decode('utf-8', 'replace')
-            return parse_grub_cfg(text)
-        except (IOError, OSError) as e:
-            self.fail('cannot read %s: %s' % (path, to_native(e)))
+            return read_env(self.path)
         except GrubError as e:
             self.fail(to_native(e))
 
-    def probe_location(self):
-        """Find the mount and device stack holding the environment block and assess it."""
-        directory = os.path.dirname(os.path.abspath(self.path))
-        while directory != '/' and not os.path.isdir(directory):
-            directory = os.path.dirname(directory)
-        mount = None
-        method = []
-        findmnt = self.module.get_bin_path('findmnt')
-        if findmnt:
-            rc, out, err = self.module.run_command([findmnt, '-n', '-P', '-o', 'SOURCE,FSTYPE,TARGET', '-T', directory])
-            if rc == 0:
-                mount = parse_findmnt(out)
-                if mount:
-                    method.append('findmnt')
-        if mount is None:
-            try:
-                with open('/proc/self/mounts') as f:
-                    mount = mount_for_path(f.read(), os.path.realpath(directory))
-                if mount:
-                    method.append('proc')
-            except (IOError, OSError):
-                mount = None
-        devices = []
-        if mount:
-            device = re.sub(r'\[.*\]$', '', mount['source'])
-            if device.startswith('/dev/'):
-                lsblk = self.module.get_bin_path('lsblk')
-                if lsblk:
-                    for columns in ('NAME,KNAME,PATH,TYPE,FSTYPE', 'NAME,KNAME,TYPE,FSTYPE'):
-                        rc, out, err = self.module.run_command([lsblk, '-J', '-s', '-o', columns, device])
-                        if rc == 0:
-                            try:
-                                devices = parse_lsblk(out)
-                            except ValueError:
-                                devices = []
-                            if devices:
-                                method.append('lsblk')
-                                break
-                if not devices:
-                    devices = sys_device_chain(device)
-                    if devices:
-                        method.append('sys')
-        if mount is None:
-            location = {
-                'writable': False, 'source': None, 'fstype': None, 'devices': [],
-                'reasons': ['the filesystem holding %s could not be found' % self.path],
-                'message': 'could not find the filesystem holding %s, so it is unknown whether GRUB can '
-                           'write it at boot; set force=true to write a one-time entry anyway' % self.path,
-            }
-        else:
-            location = assess_env_location(mount['source'], mount['fstype'], devices, self.path)
-        location['method'] = '+'.join(method) or 'none'
-        return location
+    def read_menu(self, required):
+        path = self.p['grub_cfg']
+        try:
+            menu = read_menu(path)
+        except GrubError as e:
+            self.fail(to_native(e))
+        if menu is None:
+            if required:
+                self.fail('%s does not exist; the menu is needed to resolve entries' % path)
+            self.module.warn('%s does not exist; no menu entries are known' % path)
+        return menu
 
     # -- writing -----------------------------------------------------------------------------
     def editenv_binary(self):
@@ -684,6 +490,9 @@ class GrubBootTarget(object):
 
         name = MODE_VARIABLES[p['mode']]
         if p['state'] == 'query':
+            self.module.deprecate('state=query is replaced by the module poscloud.fleet.grub_boot_target_info, which '
+                                  'takes the same grubenv and grub_cfg and returns the same keys',
+                                  version='0.3.0', collection_name='poscloud.fleet')
             return [], 'queried', False
         if p['state'] == 'absent':
             current = variables.get(name)
@@ -728,7 +537,7 @@ class GrubBootTarget(object):
                              % (self.path, ', '.join(original.duplicates())))
         menu = self.read_menu(needs_menu)
 
-        location = self.probe_location()
+        location = probe_location(self.module, self.path)
         self.result['env_location'] = location
         try:
             if p['target'] and menu is not None:
@@ -768,17 +577,9 @@ class GrubBootTarget(object):
         self.result.update(self.info(menu, after))
         self.module.exit_json(msg=message, **self.result)
 
-    def info(self, menu, variables):
-        default, upcoming = default_info(menu, variables)
-        return {
-            'entries': menu.entries() if menu is not None else [],
-            'default': default,
-            'next_boot': upcoming,
-            'next_entry': variables.get(NEXT_ENTRY),
-            'saved_entry': variables.get(SAVED_ENTRY),
-            'variables': dict(variables),
-            'trial': trial_state(variables),
-        }
+    @staticmethod
+    def info(menu, variables):
+        return boot_info(menu, variables)
 
 
 def main():

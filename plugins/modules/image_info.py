@@ -16,7 +16,7 @@ description:
   - Lists images in the local Docker engine with their tags, size, creation time, labels, and the
     containers created from them.
   - By default only images the collection made (those with a C(poscloud.fleet.kind) label) are
-    listed; I(all=true) lists every tagged image.
+    listed; O(all=true) lists every tagged image.
   - Filters by repository name (a glob), store, kind (OS media, lab base image or store snapshot)
     and label values.
 author:

@@ -16,10 +16,10 @@ description:
   - Removes images, with all their tags, selected by reference or id, or by the same filters as
     M(poscloud.fleet.image_info) (repository glob, store, kind, labels).
   - Guard. An image that a container (running or stopped) was created from, or that is the newest
-    snapshot of a store, is not removed unless I(force=true). When any selected image is guarded,
+    snapshot of a store, is not removed unless O(force=true). When any selected image is guarded,
     nothing at all is removed and the module fails, naming each guarded image and why.
   - Only images with a C(poscloud.fleet.kind) label can be selected by filters; images given by
-    reference or id in I(images) can be any image.
+    reference or id in O(images) can be any image.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
@@ -72,7 +72,7 @@ options:
     type: bool
     default: false
 notes:
-  - At least one of I(images), I(name), I(store), I(kind) or I(labels) must be given, so that a
+  - At least one of O(images), O(name), O(store), O(kind) or O(labels) must be given, so that a
     task with no selector cannot remove every image.
 seealso:
   - module: poscloud.fleet.image_info

@@ -13,8 +13,8 @@ module: image_snapshot
 short_description: Snapshot a container into an image, keep N snapshots, export and import them
 version_added: 0.1.0
 description:
-  - With I(state=present), commits a container into an image (C(docker commit)), optionally with
-    Dockerfile I(changes), pausing it or not while the commit runs. The image is tagged
+  - With O(state=present), commits a container into an image (C(docker commit)), optionally with
+    Dockerfile O(changes), pausing it or not while the commit runs. The image is tagged
     C(<repository>:<UTC timestamp>) (for example C(20261123T104501Z)) and C(<repository>:latest) is
     moved to it.
   - Labels on the snapshot record the source container, the store id, the application profile and
@@ -22,11 +22,11 @@ description:
   - Idempotent. A snapshot of an unchanged container (the same container, no file added, removed or
     written in its writable layer since the last snapshot, and the same changes and labels asked
     for) is not taken again.
-  - Retention (I(keep)) removes the oldest snapshots of the repository beyond N, but never the newest
+  - Retention (O(keep)) removes the oldest snapshots of the repository beyond N, but never the newest
     one and never one a container was created from.
-  - With I(state=exported), writes an image to a tarball (C(docker image save)) with a C(.sha256)
-    file beside it; with I(state=imported), verifies a tarball against its checksum before loading
-    it, and refuses (loading nothing) when they differ. I(state=pruned) applies retention only.
+  - With O(state=exported), writes an image to a tarball (C(docker image save)) with a C(.sha256)
+    file beside it; with O(state=imported), verifies a tarball against its checksum before loading
+    it, and refuses (loading nothing) when they differ. O(state=pruned) applies retention only.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
@@ -48,21 +48,21 @@ attributes:
 options:
   state:
     description:
-      - C(present) takes a snapshot of I(container) (and applies I(keep)).
-      - C(pruned) only applies I(keep) to I(repository).
-      - C(exported) saves I(image) to I(path) and writes C(<path>.sha256).
-      - C(imported) loads I(path) after checking it against I(sha256) or C(<path>.sha256).
+      - V(present) takes a snapshot of O(container) (and applies O(keep)).
+      - V(pruned) only applies O(keep) to O(repository).
+      - V(exported) saves O(image) to O(path) and writes C(<path>.sha256).
+      - V(imported) loads O(path) after checking it against O(sha256) or C(<path>.sha256).
     type: str
     choices: [present, pruned, exported, imported]
     default: present
   container:
     description:
-      - Name or id of the container to snapshot. Required with I(state=present).
+      - Name or id of the container to snapshot. Required with O(state=present).
     type: str
   repository:
     description:
       - Repository of the snapshots, for example C(poscloud/store-12345678). Required with
-        I(state=present) and I(state=pruned).
+        O(state=present) and O(state=pruned).
     type: str
   changes:
     description:
@@ -95,27 +95,27 @@ options:
     default: {}
   keep:
     description:
-      - Number of snapshots of I(repository) to keep; older ones are removed. The newest snapshot and
-        snapshots that containers were created from are always kept (and count towards I(keep)).
+      - Number of snapshots of O(repository) to keep; older ones are removed. The newest snapshot and
+        snapshots that containers were created from are always kept (and count towards O(keep)).
       - C(0) keeps every snapshot.
     type: int
     default: 0
   image:
-    description: Image to export (reference or id). Required with I(state=exported).
+    description: Image to export (reference or id). Required with O(state=exported).
     type: str
   path:
     description:
-      - Tarball to write (I(state=exported)) or read (I(state=imported)).
+      - Tarball to write (O(state=exported)) or read (O(state=imported)).
     type: path
   sha256:
     description:
-      - Expected SHA-256 of the tarball with I(state=imported). When not given, C(<path>.sha256) is
+      - Expected SHA-256 of the tarball with O(state=imported). When not given, C(<path>.sha256) is
         read.
     type: str
   force:
     description:
-      - With I(state=present), take a snapshot even when the container is unchanged. With
-        I(state=exported), write the tarball again even when it holds the same image.
+      - With O(state=present), take a snapshot even when the container is unchanged. With
+        O(state=exported), write the tarball again even when it holds the same image.
     type: bool
     default: false
 notes:
@@ -169,7 +169,7 @@ EXAMPLES = r'''
 RETURN = r'''
 image:
   description: The snapshot (taken, found unchanged, exported or imported).
-  returned: success, except with I(state=pruned)
+  returned: success, except with O(state=pruned)
   type: dict
   contains:
     id:

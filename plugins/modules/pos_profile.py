@@ -74,7 +74,7 @@ digest:
   type: str
 store_id:
   description: The checked store id.
-  returned: when I(store_id) is given
+  returned: when O(store_id) is given
   type: str
 volumes:
   description:

@@ -16,8 +16,8 @@ description:
   - Computes what a store's staged image is made from (the OS media image, the application
     profile, the support users, the packages removed, the collection's own init and VPN hook) and
     the hash of those inputs, then looks for a snapshot of the store labelled with that hash.
-  - Answers in one call whether staging is needed (I(needed)) and whether the store's instance
-    already runs the snapshot a staging would produce today (I(current)). The staging role uses it
+  - Answers in one call whether staging is needed (RV(needed)) and whether the store's instance
+    already runs the snapshot a staging would produce today (RV(current)). The staging role uses it
     to skip work; fleet updates use it as their no-op fast path, one call per store.
   - The action plugin of the same name adds the SHA-256 of the collection's files that shape the
     image (C(files)); they are read on the controller.
@@ -138,11 +138,11 @@ latest:
   returned: always
   type: str
 instance:
-  description: The instance container (C(exists), C(running), C(image), C(status)); absent when I(container) is not set.
+  description: The instance container (C(exists), C(running), C(image), C(status)); absent when O(container) is not set.
   returned: when container is set
   type: dict
 needed:
-  description: Whether staging is needed (no snapshot of these inputs, or I(force)).
+  description: Whether staging is needed (no snapshot of these inputs, or O(force)).
   returned: always
   type: bool
 current:

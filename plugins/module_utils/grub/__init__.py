@@ -9,9 +9,12 @@
 * ``tokens``: grub.cfg split into words as GRUB's script lexer does;
 * ``menu``: the menu of grub.cfg, targets and how ``default`` picks an entry;
 * ``trial``: the boot-health contract (arm, commit, roll back a one-time boot);
-* ``devices``: whether the environment block lives where GRUB can write it.
+* ``devices``: whether the environment block lives where GRUB can write it;
+* ``host``: what the two GRUB modules read from the host (the block, grub.cfg, the device stack
+  holding the block) and the entry that boots a given kernel.
 
-Nothing here talks to Ansible, runs commands or reads files, so all of it is unit-tested directly.
+Apart from ``host``, nothing here talks to Ansible, runs commands or reads files, so all of it is
+unit-tested directly.
 The behaviour mirrors GRUB 2.06 (Debian 12) as far as it matters here:
 
 * ``grub-core/lib/envblk.c`` for the environment block (``grub-editenv`` and ``save_env``), and

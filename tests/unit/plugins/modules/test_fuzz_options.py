@@ -91,6 +91,8 @@ def base_args(name, tmp):
         'data_manifest': dict(paths=['/data'], root=os.path.join(tmp, 'root'), dest=os.path.join(tmp, 'm.jsonl')),
         'grub_boot_target': dict(grubenv=os.path.join(boot, 'grubenv'), grub_cfg=os.path.join(boot, 'grub.cfg'),
                                  state='query'),
+        'grub_boot_target_info': dict(grubenv=os.path.join(boot, 'grubenv'), grub_cfg=os.path.join(boot, 'grub.cfg'),
+                                      kernels=['6.1.0-26-amd64']),
         'image_build': dict(name='poscloud/media', mirror='http://mirror.invalid/debian', apt_sources=[],
                             keyring=GRUB_CFG, work_dir=os.path.join(tmp, 'build'), **docker),
         'image_info': dict(name='poscloud/media', **docker),

@@ -7,7 +7,9 @@ import pytest
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import assess_env_location
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import EnvBlock, parse_envblock
-from ansible_collections.poscloud.fleet.plugins.modules import grub_boot_target
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.host import kernel_entry, sys_device_chain
+from ansible_collections.poscloud.fleet.plugins.module_utils.grub.menu import parse_grub_cfg
+from ansible_collections.poscloud.fleet.plugins.modules import grub_boot_target, grub_boot_target_info
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'module_utils', 'fixtures')
@@ -187,10 +189,16 @@ def test_absent_clears_only_the_matching_entry(boot, host):
     assert not result['changed']
 
 
-def test_query_changes_nothing(boot, host):
+def test_query_changes_nothing(boot, host, monkeypatch):
+    deprecated = []
+    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'deprecate',
+                        lambda self, msg, **kw: deprecated.append(dict(kw, msg=msg)))
     before = (boot / 'grubenv').read_bytes()
     kind, result = run(boot, state='query')
     assert kind == 'exit' and not result['changed'] and result['changes'] == {}
+    assert deprecated == [{'msg': 'state=query is replaced by the module poscloud.fleet.grub_boot_target_info, '
+                                  'which takes the same grubenv and grub_cfg and returns the same keys',
+                           'version': '0.3.0', 'collection_name': 'poscloud.fleet'}]
     assert result['variables'] == {'saved_entry': K25}
     assert result['default']['source'] == 'saved_entry' and result['default']['matched']
     assert (boot / 'grubenv').read_bytes() == before
@@ -308,7 +316,7 @@ def test_sys_device_chain_reads_lvm_on_md(tmp_path):
     (devices / 'sda1' / 'partition').write_text('1\n')
     os.symlink(str(devices / 'sda1'), str(block / 'sda1'))
     os.symlink(str(devices), str(block / 'sda'))
-    chain = grub_boot_target.sys_device_chain('/dev/dm-0', sys_root=str(tmp_path))
+    chain = sys_device_chain('/dev/dm-0', sys_root=str(tmp_path))
     assert [(d['name'], d['type']) for d in chain] == [('dm-0', 'lvm'), ('md0', 'raid1'), ('sda1', 'part'),
                                                        ('sda', 'disk')]
     assessed = assess_env_location('/dev/mapper/vg0-boot', 'ext4', chain)
@@ -425,3 +433,64 @@ def test_restore_of_null_and_empty_values_needs_no_entry(boot, host):
     kind, result = run(boot, health='rollback', restore={'next_entry': '', 'saved_entry': None})
     assert kind == 'exit', result
     assert env(boot) == {'next_entry': ''}
+
+
+# -- grub_boot_target_info -------------------------------------------------------------------------
+
+def info(boot, **args):
+    params = dict(grubenv=str(boot / 'grubenv'), grub_cfg=str(boot / 'grub.cfg'))
+    params.update(args)
+    out = run_module(grub_boot_target_info.main, params)
+    return out.kind, out.result
+
+
+def test_info_returns_what_state_query_did(boot, host, monkeypatch):
+    monkeypatch.setattr(grub_boot_target_info.os, 'uname', lambda: ('Linux', 'pos', '6.1.0-25-amd64', '#1', 'x86_64'))
+    before = (boot / 'grubenv').read_bytes()
+    kind, result = info(boot)
+    kind_q, queried = run(boot, state='query')
+    assert kind == kind_q == 'exit' and not result['changed']
+    for key in ('entries', 'default', 'next_boot', 'next_entry', 'saved_entry', 'variables', 'trial', 'env_location'):
+        assert result[key] == queried[key], key
+    assert (boot / 'grubenv').read_bytes() == before
+    assert result['running_kernel'] == {'release': '6.1.0-25-amd64', 'entry': result['default']['entry']}
+    assert result['running_kernel']['entry']['target'] == K25
+    assert result['kernel_entries'] == {}
+
+
+def test_info_names_the_entries_of_given_kernels(boot, host):
+    kind, result = info(boot, kernels=['6.1.0-26-amd64', '6.1.0-99-amd64'])
+    assert kind == 'exit'
+    assert result['kernel_entries']['6.1.0-26-amd64']['target'] == K26
+    assert result['kernel_entries']['6.1.0-26-amd64']['title_path'] == T26
+    assert result['kernel_entries']['6.1.0-99-amd64'] is None
+
+
+def test_info_without_files_warns_and_reports_nothing(tmp_path, host):
+    kind, result = info(tmp_path, kernels=['6.1.0-26-amd64'])
+    assert kind == 'exit' and result['entries'] == [] and result['variables'] == {}
+    assert result['kernel_entries'] == {'6.1.0-26-amd64': None} and result['running_kernel']['entry'] is None
+    assert host.warnings == ['%s does not exist; no menu entries are known' % (tmp_path / 'grub.cfg')]
+
+
+def test_info_fails_on_a_corrupt_block_naming_the_file(boot, host):
+    (boot / 'grubenv').write_bytes(b'x' * 1024)
+    kind, result = info(boot)
+    assert kind == 'fail' and result['msg'].startswith('grubenv: %s: ' % (boot / 'grubenv'))
+
+
+def test_kernel_entry_skips_the_top_entry_and_recovery_mode():
+    with open(os.path.join(FIXTURES, 'grub.cfg.debian12')) as f:
+        text = f.read()
+    menu = parse_grub_cfg(text)
+    # the top entry boots 6.1.0-26 too, and comes first: it is not the one chosen
+    assert menu.entries()[0]['kernel'] == '/boot/vmlinuz-6.1.0-26-amd64'
+    assert kernel_entry(menu, '6.1.0-26-amd64')['target'] == K26
+    # with the normal entry gone, the recovery entry is not taken in its place
+    without = text.replace("menuentry 'Debian GNU/Linux, with Linux 6.1.0-25-amd64' ", "menuentry 'gone' ")
+    without = without.replace('linux\t/boot/vmlinuz-6.1.0-25-amd64 root=UUID=%s ro  quiet' % UUID, 'linux\t/boot/other')
+    assert kernel_entry(parse_grub_cfg(without), '6.1.0-25-amd64') is None
+    # a separate /boot filesystem: kernels at the top of it
+    separate = text.replace('/boot/vmlinuz-', '/vmlinuz-')
+    assert kernel_entry(parse_grub_cfg(separate), '6.1.0-25-amd64')['target'] == K25
+    assert kernel_entry(None, '6.1.0-25-amd64') is None and kernel_entry(menu, '') is None
