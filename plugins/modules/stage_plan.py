@@ -20,7 +20,8 @@ description:
     already runs the snapshot a staging would produce today (RV(current)). The staging role uses it
     to skip work; fleet updates use it as their no-op fast path, one call per store.
   - The action plugin of the same name adds the SHA-256 of the collection's files that shape the
-    image (C(files)); they are read on the controller.
+    image (O(files)), those named in O(input_files) and, with O(primary_vpn), O(vpn_hook_files);
+    they are read on the controller.
   - It reads the Docker Engine API on its unix socket (C(docker_host) unset or C(unix://...)), a
     millisecond per request, and the C(docker) CLI for any other C(docker_host).
 author:
@@ -81,10 +82,25 @@ options:
     description: Whether the store's primary VPN is added at staging (its hook's files become inputs).
     type: bool
     default: false
+  input_files:
+    description:
+      - The collection's files whose content shapes the image, by input name, each a list of paths
+        relative to the collection root, read on the controller by the action plugin. The
+        C(poscloud.fleet.pos) role's C(pos_stage_input_files) holds the collection's list; give
+        that, so that every caller computes the same staging hash.
+      - A path outside the collection, or one that is not a file, fails naming the input.
+    type: dict
+    required: true
+  vpn_hook_files:
+    description:
+      - Files added to O(input_files) when O(primary_vpn) is set (the C(poscloud.fleet.pos) role's
+        C(pos_stage_vpn_hook_files)).
+    type: dict
+    default: {}
   files:
     description:
-      - SHA-256 of the controller-side files that shape the image, by name. Set by the action
-        plugin from the collection's own files; do not set it by hand.
+      - SHA-256 of the files of O(input_files) (and O(vpn_hook_files)), by input name. Set by the
+        action plugin; do not set it by hand.
     type: dict
     default: {}
   force:
@@ -104,6 +120,8 @@ EXAMPLES = r'''
     media_image: poscloud/media:latest
     repository: "poscloud/store-{{ store_id }}"
     container: "pos_{{ store_id }}"
+    input_files:
+      init: [roles/pos_stage/files/poscloud_init.py]
   register: plan
 
 - name: Stage only when needed
@@ -210,6 +228,8 @@ def main():
             )),
             remove_packages=dict(type='list', elements='str', default=[]),
             primary_vpn=dict(type='bool', default=False),
+            input_files=dict(type='dict', required=True),
+            vpn_hook_files=dict(type='dict', default={}),
             files=dict(type='dict', default={}),
             force=dict(type='bool', default=False),
             **docker_argument_spec()

@@ -1,9 +1,10 @@
+import hashlib
 import os
 
 import pytest
 import yaml
 
-from ansible_collections.poscloud.fleet.plugins.action.stage_plan import COLLECTION_ROOT, IMAGE_FILES, VPN_HOOK_FILES, files_digest
+from ansible_collections.poscloud.fleet.plugins.action.stage_plan import COLLECTION_ROOT, files_digest, input_groups
 from ansible_collections.poscloud.fleet.plugins.module_utils import stage
 from ansible_collections.poscloud.fleet.plugins.modules.stage_plan import plan
 
@@ -56,10 +57,47 @@ def test_decide(snapshot, instance, force, expected):
     assert stage.decide(snapshot, instance, force) == expected
 
 
-def test_files_digest_reads_the_collections_own_files():
-    digests = files_digest(COLLECTION_ROOT, dict(IMAGE_FILES, **VPN_HOOK_FILES))
-    assert sorted(digests) == ['init', 'vpn_hook'] and all(len(v) == 64 for v in digests.values())
-    assert os.path.exists(os.path.join(COLLECTION_ROOT, 'roles', 'pos_stage', 'files', 'poscloud_init.py'))
+def pos_defaults():
+    with open(os.path.join(COLLECTION_ROOT, 'roles', 'pos', 'defaults', 'main.yml')) as f:
+        return yaml.safe_load(f)
+
+
+def test_files_digest_of_the_pos_roles_lists_is_the_one_stores_were_staged_with():
+    # The lists moved from the action plugin to the pos role's defaults; the groups and their files
+    # must stay exactly these, or every store's staging hash changes and every store is staged again.
+    defaults = pos_defaults()
+    assert defaults['pos_stage_input_files'] == {'init': ['roles/pos_stage/files/poscloud_init.py']}
+    assert defaults['pos_stage_vpn_hook_files'] == {
+        'vpn_hook': ['roles/ipsec_vpn/tasks/stage.yml', 'roles/ipsec_vpn/defaults/main.yml']}
+    groups = input_groups(COLLECTION_ROOT, 'input_files', defaults['pos_stage_input_files'])
+    groups.update(input_groups(COLLECTION_ROOT, 'vpn_hook_files', defaults['pos_stage_vpn_hook_files']))
+    digests = files_digest(COLLECTION_ROOT, groups)
+    with open(os.path.join(COLLECTION_ROOT, 'roles', 'pos_stage', 'files', 'poscloud_init.py'), 'rb') as f:
+        assert digests['init'] == hashlib.sha256(f.read()).hexdigest()
+    assert sorted(digests) == ['init', 'vpn_hook'] and len(digests['vpn_hook']) == 64
+
+
+def test_the_two_callers_pass_the_pos_roles_lists():
+    for path in ('roles/pos_stage/tasks/plan.yml', 'roles/fleet_update/tasks/main.yml'):
+        with open(os.path.join(COLLECTION_ROOT, path)) as f:
+            text = f.read()
+        assert 'input_files: "{{ pos_stage_input_files }}"' in text, path
+        assert 'vpn_hook_files: "{{ pos_stage_vpn_hook_files }}"' in text, path
+
+
+@pytest.mark.parametrize('groups, message', [
+    (['roles/pos_stage/files/poscloud_init.py'], 'input_files must be a dictionary'),
+    ({'init': []}, 'input_files.init must be a non-empty list'),
+    ({'init': 'roles/pos_stage/files/poscloud_init.py'}, 'input_files.init must be a non-empty list'),
+    ({'init': ['/etc/passwd']}, 'input_files.init: /etc/passwd is outside the collection'),
+    ({'init': ['../../etc/passwd']}, 'input_files.init: ../../etc/passwd is outside the collection'),
+    ({'init': ['roles/pos_stage/files/missing.py']}, 'input_files.init: roles/pos_stage/files/missing.py is not a file'),
+    ({'init': ['roles/pos_stage']}, 'input_files.init: roles/pos_stage is not a file'),
+])
+def test_input_groups_refuses_what_is_not_a_file_of_the_collection(groups, message):
+    with pytest.raises(ValueError) as e:
+        input_groups(COLLECTION_ROOT, 'input_files', groups)
+    assert str(e.value).startswith(message)
 
 
 class FakeDocker(object):

@@ -54,7 +54,8 @@ def users(password_hash=HASH):
 
 def module_args(support_users):
     return {'store': '12345678', 'profile': demo_profile(), 'media_image': 'poscloud/media:latest',
-            'repository': 'poscloud/store-12345678', 'container': 'pos_12345678', 'support_users': support_users}
+            'repository': 'poscloud/store-12345678', 'container': 'pos_12345678', 'support_users': support_users,
+            'input_files': {'init': ['roles/pos_stage/files/poscloud_init.py']}}
 
 
 def test_the_password_hash_is_in_no_output(monkeypatch, capsys):
