@@ -133,6 +133,15 @@ class DockerCLI(object):
                 "'make setup' or 'systemctl start docker'" % (err or out).strip())
         return out.strip()
 
+    # -- volumes ----------------------------------------------------------------------------
+    def volume_mountpoints(self, names):
+        """Volume name -> the folder that holds its data on this host; DockerError naming the
+        volumes when one of them cannot be read."""
+        rc, out, err = self.run(['volume', 'inspect', '--format', '{{.Name}} {{.Mountpoint}}'] + list(names), check=False)
+        if rc != 0:
+            raise DockerError('the volumes %s cannot be read: %s' % (', '.join(names), (err or out).strip()))
+        return dict(line.split(' ', 1) for line in out.splitlines() if ' ' in line)
+
     # -- images -----------------------------------------------------------------------------
     def image_ids(self, filters=None, all_images=False):
         args = ['image', 'ls', '--quiet', '--no-trunc']

@@ -477,17 +477,13 @@ def copy(module, docker, p):
     return total
 
 
-def mountpoints(module, docker, volumes):
-    rc, out, err = docker.run(['volume', 'inspect', '--format', '{{.Name}} {{.Mountpoint}}'] + list(volumes), check=False)
-    if rc != 0:
-        module.fail_json(msg='The instance\'s volumes (%s) cannot be read: %s' % (', '.join(volumes), (err or out).strip()))
-    return dict(line.split(' ', 1) for line in out.splitlines() if ' ' in line)
-
-
 def make_manifest(module, docker, p):
     if not p['volumes']:
         module.fail_json(msg='volumes: the instance\'s data volumes by data path are required to make its manifest')
-    where = mountpoints(module, docker, list(p['volumes'].values()))
+    try:
+        where = docker.volume_mountpoints(list(p['volumes'].values()))
+    except DockerError as e:
+        module.fail_json(msg='The instance\'s data: %s' % e)
     trees = [(where[volume], path) for path, volume in sorted(p['volumes'].items())]
     try:
         entries = mf.cached_tree_entries(trees, p['exclude'], p['manifest_cache'], module)
@@ -516,7 +512,10 @@ def summary(module, docker, p, proc):
 def release(module, docker, p, result):
     if not p['state_volume'] or not p['services']:
         module.fail_json(msg='state_volume and services are required by the release step')
-    state_dir = mountpoints(module, docker, [p['state_volume']])[p['state_volume']]
+    try:
+        state_dir = docker.volume_mountpoints([p['state_volume']])[p['state_volume']]
+    except DockerError as e:
+        module.fail_json(msg='The instance\'s state volume: %s' % e)
     if p['marker'] is not None:
         atomic_write(module, os.path.join(state_dir, p['marker_name']),
                      json.dumps(p['marker'], indent=4, sort_keys=True) + '\n', 0o600)

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
+  - poscloud.fleet.docker_engine
 attributes:
   check_mode:
     support: full
@@ -44,6 +45,16 @@ options:
       - Folder the data paths are found under, for data copied somewhere else than its own path.
     type: path
     default: /
+  volumes:
+    description:
+      - Read each data path from a Docker volume of the engine on this host instead of from the
+        folders, as data path -> volume name (the C(volumes) result of M(poscloud.fleet.pos_profile)).
+        That is a POS instance's data, read on its cloud host without entering the instance.
+      - Every path of O(paths) needs a volume. O(root) is not used. Only the C(docker) client is
+        run (C(docker volume inspect), for the folders), so the O(docker_host), O(docker_cli) and
+        O(docker_timeout) options apply; the folders must be readable where the module runs (root,
+        on the engine's host).
+    type: dict
   archive:
     description:
       - Make the manifest from this tar archive instead of the folders. Its members must be the
@@ -121,6 +132,13 @@ EXAMPLES = r'''
     paths: [/usr2/pos]
     archive: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/data.tar
     expect_file: /var/lib/poscloud-fleet/backups/12345678/20261123T101500Z/manifest.jsonl
+
+- name: Compare a POS instance's data, read from its volumes on its cloud host, with the server's manifest
+  poscloud.fleet.data_manifest:
+    paths: [/usr2/pos]
+    volumes:
+      /usr2/pos: pos_12345678_usr2_pos
+    expect_file: /var/lib/poscloud-fleet/stores/12345678/source-manifest.jsonl
 '''
 
 RETURN = r'''
@@ -163,7 +181,29 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
+
+
+def volume_trees(module, paths, volumes):
+    """(folder, data path) for each data path, the folder being its volume's on this host."""
+    volumes = dict((os.path.normpath(k), v) for k, v in volumes.items())
+    missing = [x for x in paths if not volumes.get(x)]
+    if missing:
+        module.fail_json(msg='volumes: no volume is given for the data path %s; give one for each of paths '
+                             '(the volumes result of poscloud.fleet.pos_profile)' % ', '.join(missing))
+    try:
+        where = cli_for(module).volume_mountpoints(sorted(set(volumes[x] for x in paths)))
+    except DockerError as e:
+        module.fail_json(msg='volumes: %s' % e)
+    trees = []
+    for path in paths:
+        folder = where.get(volumes[path])
+        if not folder or not os.path.isdir(folder):
+            module.fail_json(msg='volumes: the folder of volume %s (%s) cannot be read on this host; run the module '
+                                 'as root on the engine\'s host' % (volumes[path], folder))
+        trees.append((folder, path))
+    return trees
 
 
 def main():
@@ -172,6 +212,7 @@ def main():
             paths=dict(type='list', elements='path', required=True),
             root=dict(type='path', default='/'),
             archive=dict(type='path'),
+            volumes=dict(type='dict'),
             exclude=dict(type='list', elements='str', default=[]),
             dest=dict(type='path'),
             mode=dict(type='raw', default='0640'),
@@ -179,7 +220,9 @@ def main():
             expect_file=dict(type='path'),
             cache=dict(type='path'),
             return_entries=dict(type='bool', default=False),
+            **docker_argument_spec()
         ),
+        mutually_exclusive=[('archive', 'volumes')],
         supports_check_mode=True,
     )
     check_path_options(module)
@@ -200,6 +243,8 @@ def main():
             if not os.path.isfile(p['archive']):
                 module.fail_json(msg='archive: %s does not exist' % p['archive'])
             entries = mf.tar_entries(p['archive'], paths, p['exclude'])
+        elif p['volumes'] is not None:
+            entries = mf.cached_tree_entries(volume_trees(module, paths, p['volumes']), p['exclude'], p['cache'], module)
         else:
             trees = []
             for path in paths:

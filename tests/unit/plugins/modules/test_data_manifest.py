@@ -176,3 +176,70 @@ def test_a_manifest_written_through_a_symlink_keeps_the_link(run, tmp_path):
     assert out.kind == 'exit' and out.result['changed'] is True
     assert os.path.islink(str(tmp_path / 'manifest.jsonl'))
     assert os.stat(str(tmp_path / 'sets' / 'manifest.jsonl')).st_mode & 0o7777 == 0o640
+
+
+# -- volumes: the data of a POS instance read from its volumes on the engine's host ---------------------
+
+@pytest.fixture
+def engine(monkeypatch, tmp_path):
+    """A docker client that knows two volumes, their folders in tmp_path; records its calls."""
+    folders = {'pos_1_usr2_pos': tmp_path / 'volumes' / 'pos_1_usr2_pos' / '_data',
+               'pos_1_etc_pos': tmp_path / 'volumes' / 'pos_1_etc_pos' / '_data'}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    (folders['pos_1_usr2_pos'] / 'sales.db').write_bytes(b'sales\n')
+    (folders['pos_1_etc_pos'] / 'pos.conf').write_bytes(b'conf\n')
+    calls = []
+
+    def run_command(self, args, **kwargs):
+        calls.append(list(args))
+        docker = args.index('docker')
+        if args[docker + 1:docker + 3] != ['volume', 'inspect']:
+            return 1, '', 'unexpected docker command %s' % args
+        names = args[docker + 5:]
+        unknown = [n for n in names if n not in folders]
+        if unknown:
+            return 1, '', 'Error response from daemon: get %s: no such volume' % unknown[0]
+        return 0, ''.join('%s %s\n' % (n, folders[n]) for n in names), ''
+
+    monkeypatch.setattr(data_manifest.AnsibleModule, 'run_command', run_command)
+    return folders, calls
+
+
+def test_volumes_give_the_same_manifest_as_the_folders(run, run_module, root, engine, tmp_path):
+    folders, calls = engine
+    (root / 'etc' / 'pos').mkdir(parents=True)
+    (root / 'etc' / 'pos' / 'pos.conf').write_bytes(b'conf\n')
+    from_folders = run(paths=['/usr2/pos', '/etc/pos'], return_entries=True)
+    from_volumes = run_module(data_manifest.main, dict(
+        paths=['/usr2/pos', '/etc/pos'], return_entries=True,
+        volumes={'/usr2/pos': 'pos_1_usr2_pos', '/etc/pos/': 'pos_1_etc_pos'}))
+    assert from_folders.kind == from_volumes.kind == 'exit'
+    assert from_volumes.result['digest'] == from_folders.result['digest']
+    assert from_volumes.result['manifest'] == from_folders.result['manifest']
+    assert [c[c.index('docker') + 1:] for c in calls] == [
+        ['volume', 'inspect', '--format', '{{.Name}} {{.Mountpoint}}', 'pos_1_etc_pos', 'pos_1_usr2_pos']]
+    # the instance's copy differs from the server's manifest: the entry is named
+    (folders['pos_1_usr2_pos'] / 'sales.db').write_bytes(b'sales and one more\n')
+    expect = tmp_path / 'source.jsonl'
+    expect.write_text(''.join(json.dumps(e, sort_keys=True) + '\n' for e in from_folders.result['manifest']))
+    out = run_module(data_manifest.main, dict(paths=['/usr2/pos', '/etc/pos'], expect_file=str(expect),
+                                              volumes={'/usr2/pos': 'pos_1_usr2_pos', '/etc/pos': 'pos_1_etc_pos'}))
+    assert out.kind == 'fail' and '/usr2/pos/sales.db' in out.result['msg']
+
+
+@pytest.mark.parametrize('volumes, message', [
+    ({'/usr2/pos': 'pos_1_usr2_pos'}, 'volumes: no volume is given for the data path /etc/pos; give one for each of paths'),
+    ({'/usr2/pos': 'pos_1_usr2_pos', '/etc/pos': ''}, 'volumes: no volume is given for the data path /etc/pos'),
+    ({'/usr2/pos': 'pos_1_usr2_pos', '/etc/pos': 'pos_9_gone'},
+     'volumes: the volumes pos_1_usr2_pos, pos_9_gone cannot be read: Error response from daemon: get pos_9_gone'),
+])
+def test_volumes_that_cannot_be_read_fail_naming_them(run_module, engine, volumes, message):
+    out = run_module(data_manifest.main, dict(paths=['/usr2/pos', '/etc/pos'], volumes=volumes))
+    assert out.kind == 'fail' and out.result['msg'].startswith(message)
+
+
+def test_volumes_and_archive_do_not_mix(run_module, engine, tmp_path):
+    out = run_module(data_manifest.main, dict(paths=['/usr2/pos'], volumes={'/usr2/pos': 'pos_1_usr2_pos'},
+                                              archive=str(tmp_path / 'set.tar')))
+    assert out.kind == 'fail' and 'mutually exclusive: archive|volumes' in out.result['msg']
