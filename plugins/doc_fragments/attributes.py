@@ -8,15 +8,22 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Attribute blocks the modules share. List them before ansible.builtin.action_common_attributes, which
-    adds the descriptions (of two fragments, the one listed first wins). A module's own ``attributes``
-    entries win over both, so it adds its ``details`` or says where it differs."""
+    """What every module of the collection documents the same way: its author and its attributes.
+    A module lists one of these (and no ``author`` of its own); its own ``attributes`` entries win
+    over the fragment's, key by key, so it states its ``support`` and ``details`` where they differ."""
 
-    # The platform of a module that runs on any POSIX target.
+    # A module that changes something: it states its own check_mode and diff_mode support.
     DOCUMENTATION = r'''
 options: {}
+author:
+  - POS Cloud Fleet team (@poscloud-fleet)
 attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    description: Target OS/families that can be operated against.
     platforms: posix
     support: full
 '''
@@ -24,10 +31,18 @@ attributes:
     # A module that changes nothing: it runs the same in check mode and has nothing to diff.
     INFO_MODULE = r'''
 options: {}
+author:
+  - POS Cloud Fleet team (@poscloud-fleet)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    platforms: posix
+    support: full
 '''

@@ -19,11 +19,8 @@ description:
   - The same folder always gives the same checksum, so a profile can pin the checksum of install
     media the project builds itself, and staging can verify it.
   - With O(expected_sha256), a result with another checksum fails and nothing is written.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

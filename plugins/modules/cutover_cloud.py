@@ -37,12 +37,9 @@ description:
   - V(release) records the move on the instance's state volume (O(marker)), then the cutover state
     (O(state_file), O(state_update)), then releases the application's services in the instance and
     polls its health check every 50 ms until it answers as expected.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: partial

@@ -21,11 +21,8 @@ description:
     extracting it.
   - Optionally writes the manifest to a file, and checks the data against a digest or a manifest
     file, failing with the differences when they do not match.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -47,10 +47,8 @@ description:
     refuses such places unless O(force=true).
   - The environment block is written whole into a temporary file beside O(grubenv) and moved over it
     atomically, exactly 1024 bytes, byte for byte what C(grub-editenv) writes.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - poscloud.fleet.attributes
 attributes:
   check_mode:
     support: full

@@ -24,12 +24,8 @@ description:
     M(poscloud.fleet.grub_boot_target) takes as O(poscloud.fleet.grub_boot_target#module:target) or
     O(poscloud.fleet.grub_boot_target#module:known_good).
   - Replaces O(poscloud.fleet.grub_boot_target#module:state=query).
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
 attributes:
   platform:
     platforms: debian

@@ -28,10 +28,8 @@ description:
   - Progress is logged phase by phase to the target's syslog and, with I(progress_file), to a file
     that can be followed with C(tail -f) while the module runs.
   - Only Debian-family suites are built. Images for other distributions are not supported.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

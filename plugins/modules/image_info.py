@@ -19,12 +19,8 @@ description:
     listed; O(all=true) lists every tagged image.
   - Filters by repository name (a glob), store, kind (OS media, lab base image or store snapshot)
     and label values.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 options:
   name:

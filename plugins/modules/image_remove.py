@@ -20,11 +20,8 @@ description:
     nothing at all is removed and the module fails, naming each guarded image and why.
   - Only images with a C(poscloud.fleet.kind) label can be selected by filters; images given by
     reference or id in O(images) can be any image.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -27,11 +27,8 @@ description:
   - With O(state=exported), writes an image to a tarball (C(docker image save)) with a C(.sha256)
     file beside it; with O(state=imported), verifies a tarball against its checksum before loading
     it, and refuses (loading nothing) when they differ. O(state=pruned) applies retention only.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

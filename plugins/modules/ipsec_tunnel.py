@@ -33,11 +33,8 @@ description:
     and terminates SAs still up.
   - Concurrent runs on one host (for example many stores delegated to one cloud instance) are
     serialised with a lock on C(<swanctl_dir>/conf.d).
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

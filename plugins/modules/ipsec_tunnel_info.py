@@ -19,12 +19,8 @@ description:
     established, the local and remote addresses and identities and the negotiated proposal, and for each
     CHILD_SA its state, mode, SPIs, traffic selectors, proposal and the bytes and packets in and out.
   - Nothing is changed.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
 attributes:
   platform:
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.

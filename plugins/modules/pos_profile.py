@@ -19,12 +19,8 @@ description:
   - Checks the store id against the store id pattern.
   - Every error names the field and says how to fix it. The module changes nothing.
   - The profile format is described in the collection's C(docs/profiles.md).
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: The module only validates.

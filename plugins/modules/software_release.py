@@ -37,11 +37,8 @@ description:
     never removed.
   - O(root) points the module at a machine's image mounted on this host (the build server's copy of
     the machine), so the copy gets the same release and the same history.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -17,12 +17,8 @@ description:
     which release was in place at a moment (now by default), with the SHA-256, mode, owner and group of
     every file the releases manage, and the records of the history.
   - Optionally checks that the files on the machine still have the recorded contents (O(verify)).
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
 options:
   at:
     description:

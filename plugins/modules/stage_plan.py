@@ -24,12 +24,8 @@ description:
     they are read on the controller.
   - It reads the Docker Engine API on its unix socket (C(docker_host) unset or C(unix://...)), a
     millisecond per request, and the C(docker) CLI for any other C(docker_host).
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 options:
   store:

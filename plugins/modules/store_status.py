@@ -19,12 +19,8 @@ description:
     set's manifest digest, and its last cutover's outcome.
   - Used by C(playbooks/fleet_status.yml); one call per store keeps a report over thousands of
     stores cheap.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.attributes.info_module
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_engine
 options:
   store:

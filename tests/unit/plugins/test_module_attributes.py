@@ -38,3 +38,15 @@ def test_read_only_modules_say_so(docs):
         assert attributes['check_mode']['support'] == 'full' and attributes['diff_mode']['support'] == 'none'
         assert attributes['check_mode']['details'] == 'The module only reads.'
     assert docs['poscloud.fleet.pos_profile']['doc']['attributes']['check_mode']['details'] == 'The module only validates.'
+
+
+def test_author_and_attribute_descriptions_come_from_the_collections_fragment(docs):
+    for name in MODULES:
+        with open(os.path.join(ROOT, 'plugins', 'modules', name + '.py')) as f:
+            text = f.read()
+        documentation = text[text.index('DOCUMENTATION = '):text.index('EXAMPLES = ')]
+        assert '\nauthor:' not in documentation, name
+        assert '  - ansible.builtin.action_common_attributes\n' not in documentation, name
+        assert ('  - poscloud.fleet.attributes\n' in documentation) != ('  - poscloud.fleet.attributes.info_module\n'
+                                                                        in documentation), name
+        assert docs['poscloud.fleet.%s' % name]['doc']['author'] == ['POS Cloud Fleet team (@poscloud-fleet)'], name
