@@ -20,8 +20,7 @@ description:
   - Filters by repository name (a glob), store, kind (OS media, lab base image or store snapshot)
     and label values.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+  - poscloud.fleet.docker_engine.info_module
 options:
   name:
     description:

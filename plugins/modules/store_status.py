@@ -20,8 +20,7 @@ description:
   - Used by C(playbooks/fleet_status.yml); one call per store keeps a report over thousands of
     stores cheap.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+  - poscloud.fleet.docker_engine.info_module
 options:
   store:
     description: The store id.
