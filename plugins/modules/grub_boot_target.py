@@ -252,11 +252,6 @@ entries:
   returned: always
   type: list
   elements: dict
-  sample:
-    - {kind: menuentry, title: Debian GNU/Linux, id: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58,
-       index_path: '0', title_path: Debian GNU/Linux, id_path: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58,
-       target: gnulinux-simple-5e2c9d4a-8b1f-4c3e-9a7d-2f6b0c1e4d58, kernel: /boot/vmlinuz-6.1.0-26-amd64,
-       initrd: [/boot/initrd.img-6.1.0-26-amd64], depth: 0, line: 106, conditional: false}
 default:
   description:
     - What GRUB boots when no one-time entry is pending, after the change, with the keys C(source),

@@ -5,13 +5,14 @@ Nothing here is skipped: a machine without qemu fails the tier, as it should.
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, '.venv', 'bin')
-LAB = os.path.join(ROOT, 'inventories', 'lab')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lablib import BIN, LAB, ROOT, ansible_env, json_output as _json  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
+
 KEY = os.path.join(ROOT, '.state', 'lab', 'id_ed25519')
 PORTS = {'machine01': 2221, 'machine02': 2222}
 # What the lab's build server serves each machine over TFTP (boot_lab_dir of the boot_lab role).
@@ -22,23 +23,6 @@ NEW = 'linux-image-6.1.0-56-cloud-amd64'
 
 def kernel_version(package):
     return package[len('linux-image-'):]
-
-
-def ansible_env(**extra):
-    env = dict(os.environ)
-    env.update({
-        'PATH': BIN + os.pathsep + env.get('PATH', ''),
-        'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
-        'ANSIBLE_NOCOLOR': '1',
-    })
-    env.update(extra)
-    return env
-
-
-def _json(out):
-    return json.JSONDecoder().raw_decode(out[out.index('{'):])[0]
 
 
 class Run(object):

@@ -5,27 +5,14 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, '.venv', 'bin')
-LAB = os.path.join(ROOT, 'inventories', 'lab')
-
-
-def ansible_env(**extra):
-    env = dict(os.environ)
-    env.update({
-        'PATH': BIN + os.pathsep + env.get('PATH', ''),
-        'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
-        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-        'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
-        'ANSIBLE_NOCOLOR': '1',
-    })
-    env.update(extra)
-    return env
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lablib import BIN, LAB, ROOT, ansible_env, json_output as _json  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
 
 
 def _children():
@@ -73,10 +60,6 @@ def kill_controller(pid):
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def _json(out):
-    return json.JSONDecoder().raw_decode(out[out.index('{'):])[0]
 
 
 OUTPUT = os.path.join(ROOT, 'tests', 'output', 'e2e')
