@@ -100,6 +100,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PidFile none
+Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
   if [ "$(engine "$name" inspect --format '{{.State.Running}}' sshd 2>/dev/null || true)" != true ]; then
     engine "$name" rm -f sshd >/dev/null 2>&1 || true

@@ -67,9 +67,9 @@ requirements:
   - Python 3.8 or newer and a Docker engine (API 1.41 or newer) on a unix socket the remote user may use.
 notes:
   - The archive holds every layer of the image uncompressed; it needs about the image's size on disk.
+  - The role poscloud.fleet.image_transfer uses it to ship images to the cloud hosts without a registry.
 seealso:
   - module: poscloud.fleet.image_load
-  - role: poscloud.fleet.image_transfer
 '''
 
 EXAMPLES = r'''

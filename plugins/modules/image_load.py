@@ -79,9 +79,10 @@ options:
     default: 300
 requirements:
   - Python 3.8 or newer and a Docker engine (API 1.41 or newer) on a unix socket the remote user may use.
+notes:
+  - The role poscloud.fleet.image_transfer uses it to ship images to the cloud hosts without a registry.
 seealso:
   - module: poscloud.fleet.image_archive
-  - role: poscloud.fleet.image_transfer
 '''
 
 EXAMPLES = r'''
