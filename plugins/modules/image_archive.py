@@ -23,13 +23,12 @@ description:
     fails.
   - An archive already at I(path) is never trusted; it is written again. I(state=absent) removes the
     archive and the temporary files a killed export left next to it.
-  - The engine is reached through its API on a unix socket with the Python standard library, so the
-    host needs Python 3 and the engine's socket, nothing else.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
+  - poscloud.fleet.docker_socket
 attributes:
   check_mode:
     support: full
@@ -53,18 +52,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  docker_host:
-    description:
-      - The engine's unix socket, as C(unix:///PATH).
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description:
-      - Seconds one request to the engine may wait for data before the task fails, from 1 to 86400.
-    type: int
-    default: 300
-requirements:
-  - Python 3.8 or newer and a Docker engine (API 1.41 or newer) on a unix socket the remote user may use.
 notes:
   - The archive holds every layer of the image uncompressed; it needs about the image's size on disk.
   - The role poscloud.fleet.image_transfer uses it to ship images to the cloud hosts without a registry.

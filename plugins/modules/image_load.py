@@ -25,15 +25,14 @@ description:
     every layer is in, so a load that is cut off leaves no image and no tag.
   - With I(remove_archive) (the default) the archive and the temporary files a killed copy left next
     to it are removed whether the load succeeded or not.
-  - Without I(archive) the module only tells whether the image is present with that id; run it in
-    check mode to ask whether an archive has to be shipped.
-  - The engine is reached through its API on a unix socket with the Python standard library, so the
-    host needs Python 3 and the engine's socket, nothing else.
+  - Without I(archive), an image that is not present with I(image_id) fails the task, and in check
+    mode is reported as a change; so check mode asks whether an archive has to be shipped.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes
+  - poscloud.fleet.docker_socket
 attributes:
   check_mode:
     support: full
@@ -67,18 +66,6 @@ options:
         whether the load succeeded or failed.
     type: bool
     default: true
-  docker_host:
-    description:
-      - The engine's unix socket, as C(unix:///PATH).
-    type: str
-    default: unix:///var/run/docker.sock
-  docker_timeout:
-    description:
-      - Seconds one request to the engine may wait for data before the task fails, from 1 to 86400.
-    type: int
-    default: 300
-requirements:
-  - Python 3.8 or newer and a Docker engine (API 1.41 or newer) on a unix socket the remote user may use.
 notes:
   - The role poscloud.fleet.image_transfer uses it to ship images to the cloud hosts without a registry.
 seealso:
