@@ -13,15 +13,15 @@ module: image_archive
 short_description: Export an image to an archive file with its SHA-256, for a copy without a registry
 version_added: 0.3.0
 description:
-  - Writes the archive of one image (what C(docker save) writes) to I(path) and returns the image's
+  - Writes the archive of one image (what C(docker save) writes) to O(path) and returns the image's
     id and the archive's SHA-256 and size, for M(poscloud.fleet.image_load) to check on the host it
     is copied to.
-  - The archive is streamed from the engine into a temporary file in the folder of I(path), hashed
-    on the way, synced and renamed to I(path), so I(path) is always either absent or a whole archive.
+  - The archive is streamed from the engine into a temporary file in the folder of O(path), hashed
+    on the way, synced and renamed to O(path), so O(path) is always either absent or a whole archive.
     The image id is read back from the archive's own manifest and must equal the engine's, and the
     image must not have changed while it was exported; otherwise the archive is removed and the task
     fails.
-  - An archive already at I(path) is never trusted; it is written again. I(state=absent) removes the
+  - An archive already at O(path) is never trusted; it is written again. O(state=absent) removes the
     archive and the temporary files a killed export left next to it.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
@@ -39,7 +39,7 @@ attributes:
 options:
   name:
     description:
-      - The image, as a reference (C(repository:tag)) or an id. Needed for I(state=present).
+      - The image, as a reference (C(repository:tag)) or an id. Needed for O(state=present).
     type: str
   path:
     description:
@@ -48,7 +48,7 @@ options:
     required: true
   state:
     description:
-      - C(present) writes the archive; C(absent) removes it and any temporary file a killed export left.
+      - V(present) writes the archive; V(absent) removes it and any temporary file a killed export left.
     type: str
     choices: [present, absent]
     default: present
@@ -74,7 +74,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 image_id:
-  description: The image's id on the engine (with I(state=present)).
+  description: The image's id on the engine (with O(state=present)).
   returned: when state is present
   type: str
   sample: sha256:ce0b929c4d9bb6ff64ebcf328f1899e2812c06b93e0f1ddb64903a6d466fbb3f
@@ -104,7 +104,7 @@ path:
   type: str
   sample: /var/tmp/poscloud-images/poscloud_media_latest.tar
 removed:
-  description: The files removed (with I(state=absent)).
+  description: The files removed (with O(state=absent)).
   returned: when state is absent
   type: list
   elements: str

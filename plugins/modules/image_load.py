@@ -13,19 +13,19 @@ module: image_load
 short_description: Make an image present with a given id, loaded from an archive whose SHA-256 is checked first
 version_added: 0.3.0
 description:
-  - Makes the image I(name) present on the host's Docker engine with the id I(image_id). When it is
+  - Makes the image O(name) present on the host's Docker engine with the id O(image_id). When it is
     already there with that id, nothing is done, and no archive is needed.
-  - Otherwise the archive I(archive) (written by M(poscloud.fleet.image_archive) and copied here) is
-    checked before the engine sees a byte of it, in this order; its SHA-256 must equal I(checksum),
-    and the image its manifest names must be I(image_id). Then it is loaded, and I(name) must then
-    be I(image_id) on the engine; if not, I(name) is pointed back at the image it named before (or
+  - Otherwise the archive O(archive) (written by M(poscloud.fleet.image_archive) and copied here) is
+    checked before the engine sees a byte of it, in this order; its SHA-256 must equal O(checksum),
+    and the image its manifest names must be O(image_id). Then it is loaded, and O(name) must then
+    be O(image_id) on the engine; if not, O(name) is pointed back at the image it named before (or
     removed) and the task fails.
-  - An archive that fails a check is removed (with I(remove_archive)), nothing is loaded, and the
+  - An archive that fails a check is removed (with O(remove_archive)), nothing is loaded, and the
     task fails naming the file and what to do. The engine creates an image and its tag only once
     every layer is in, so a load that is cut off leaves no image and no tag.
-  - With I(remove_archive) (the default) the archive and the temporary files a killed copy left next
+  - With O(remove_archive) (the default) the archive and the temporary files a killed copy left next
     to it are removed whether the load succeeded or not.
-  - Without I(archive), an image that is not present with I(image_id) fails the task, and in check
+  - Without O(archive), an image that is not present with O(image_id) fails the task, and in check
     mode is reported as a change; so check mode asks whether an archive has to be shipped.
 author:
   - POS Cloud Fleet team (@poscloud-fleet)
@@ -39,7 +39,7 @@ attributes:
     details: Reports whether the image would be loaded; reads neither the archive nor anything else.
   diff_mode:
     support: full
-    details: The id I(name) has before and after.
+    details: The id O(name) has before and after.
 options:
   name:
     description:
@@ -53,12 +53,12 @@ options:
     required: true
   archive:
     description:
-      - The archive file on this host. Needed when the image is not already present with I(image_id),
+      - The archive file on this host. Needed when the image is not already present with O(image_id),
         except in check mode.
     type: path
   checksum:
     description:
-      - SHA-256 (hex) the archive had when it was written. Needed with I(archive).
+      - SHA-256 (hex) the archive had when it was written. Needed with O(archive).
     type: str
   remove_archive:
     description:
@@ -91,17 +91,17 @@ EXAMPLES = r'''
 
 RETURN = r'''
 image_id:
-  description: The id I(name) has on the engine when the task ends.
+  description: The id O(name) has on the engine when the task ends.
   returned: success
   type: str
   sample: sha256:ce0b929c4d9bb6ff64ebcf328f1899e2812c06b93e0f1ddb64903a6d466fbb3f
 previous_id:
-  description: The id I(name) had before the task, or None.
+  description: The id O(name) had before the task, or None.
   returned: always
   type: str
   sample: null
 present:
-  description: Whether I(name) was already I(image_id) when the task began (nothing to load).
+  description: Whether O(name) was already O(image_id) when the task began (nothing to load).
   returned: always
   type: bool
   sample: false
