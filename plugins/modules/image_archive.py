@@ -23,11 +23,8 @@ description:
     fails.
   - An archive already at O(path) is never trusted; it is written again. O(state=absent) removes the
     archive and the temporary files a killed export left next to it.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_socket
 attributes:
   check_mode:

@@ -27,11 +27,8 @@ description:
     to it are removed whether the load succeeded or not.
   - Without O(archive), an image that is not present with O(image_id) fails the task, and in check
     mode is reported as a change; so check mode asks whether an archive has to be shipped.
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
 extends_documentation_fragment:
   - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes
   - poscloud.fleet.docker_socket
 attributes:
   check_mode:
