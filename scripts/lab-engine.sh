@@ -17,7 +17,8 @@
 #    with `docker save | docker load`, its image id checked equal on both sides), running sshd
 #    at 10.250.INDEX.2 (written to .state/lab/engines/NAME/address) with the engine's socket as /var/run/docker.sock. Its host key is made here
 #    and written to .state/lab/engines/NAME/known_hosts; the controller's lab key
-#    (.state/lab/id_ed25519) is the only key it accepts.
+#    (.state/lab/id_ed25519) is the only key it accepts. .state/lab/engines/NAME/inventory.yml puts it
+#    in the group cloud_hosts for ansible-playbook (-i inventories/lab -i that file).
 # A failed `up` of a cloud host that did not exist takes down what it made. `down` leaves no process, socket, bridge, mount or state folder behind, and the first engine and
 # its docker0 untouched. Nothing here reaches an address outside this machine.
 set -euo pipefail
@@ -99,6 +100,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PidFile none
+Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
   if [ "$(engine "$name" inspect --format '{{.State.Running}}' sshd 2>/dev/null || true)" != true ]; then
     engine "$name" rm -f sshd >/dev/null 2>&1 || true
@@ -112,6 +114,7 @@ EOF
   front=$(engine "$name" inspect --format '{{.NetworkSettings.IPAddress}}' sshd)
   echo "$front" >"$dir/address"
   printf '%s %s\n' "$front" "$(cut -d' ' -f1,2 "$dir/sshd/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
+  inventory "$name" "$front" >"$dir/inventory.yml"
   for _ in $(seq 1 40); do
     ssh -q -i "$key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" \
       -o ConnectTimeout=2 "root@$front" true 2>/dev/null && { cleanup_name=""; echo "lab-engine: $name up: ssh root@$front (engine $run/$name/docker.sock)"; return 0; }
@@ -119,6 +122,27 @@ EOF
   done
   engine "$name" logs --tail 20 sshd >&2 || true
   die "the SSH front of $name at $front does not answer"
+}
+
+# An inventory fragment with the cloud host in the group cloud_hosts, reached over SSH with its
+# recorded host key and the lab key; give it to ansible-playbook beside inventories/lab.
+inventory() {
+  local name=$1 front=$2 dir=$state/$1
+  cat <<EOF
+# Written by scripts/lab-engine.sh up $name: the lab cloud host $name, reached over SSH only.
+all:
+  children:
+    cloud_hosts:
+      hosts:
+        $name:
+          ansible_host: $front
+          ansible_connection: ssh
+          ansible_user: root
+          ansible_ssh_private_key_file: $key
+          ansible_host_key_checking: true
+          ansible_ssh_common_args: -o UserKnownHostsFile=$dir/known_hosts -o StrictHostKeyChecking=yes
+          ansible_python_interpreter: /usr/bin/python3
+EOF
 }
 
 down() {

@@ -1,16 +1,23 @@
 """The production-shaped lab's cloud hosts (scripts/lab-engine.sh): a Docker engine of its own, reached
 only over SSH with a checked host key, holding a copy of the lab base image that was moved without a
-registry, and gone without a trace when the lab takes it down."""
+registry, and gone without a trace when the lab takes it down; and the build host's images shipped
+to it by playbooks/ship_images.yml (roles/image_transfer) over SSH, with no registry."""
 import json
 import os
+import re
 import subprocess
 
-from conftest import ROOT
+import pytest
+
+from conftest import BIN, LAB, ROOT, _json, ansible_env, failures, keep_output, task_results
 
 SCRIPT = os.path.join(ROOT, 'scripts', 'lab-engine.sh')
 STATE = os.path.join(ROOT, '.state', 'lab', 'engines')
 KEY = os.path.join(ROOT, '.state', 'lab', 'id_ed25519')
 NAME, INDEX = 'cloud_t', '97'
+ENGINE = 'unix:///run/poscloud-lab/%s/docker.sock' % NAME
+# The archive folder on the cloud host (inside its SSH front, on its own engine's disk).
+REMOTE_DIR = '/var/tmp/poscloud-images-test'
 # Ask the engine through its API on the socket the SSH front holds (the cloud host's view).
 ENGINE_INFO = ("python3 -c \"import http.client, json, socket\n"
                "c = http.client.HTTPConnection('engine')\n"
@@ -47,35 +54,151 @@ def leftovers():
     return found
 
 
-def test_a_cloud_host_is_its_own_engine_behind_ssh_and_leaves_nothing():
+@pytest.fixture(scope='module')
+def cloud_host():
+    """The test's cloud host, up for the tests of this module that use it (test_down_leaves_nothing
+    takes it down and looks for leftovers; this takes it down again if a test before it failed)."""
     try:
         sh(SCRIPT, 'up', NAME, INDEX)
-        sh(SCRIPT, 'up', NAME, INDEX)  # a second up changes nothing and still answers
-        address = open(os.path.join(STATE, NAME, 'address')).read().strip()
-        known_hosts = os.path.join(STATE, NAME, 'known_hosts')
-        assert address == '10.250.%s.2' % INDEX
-
-        # Over SSH, with the host key checked, the cloud host sees its own engine.
-        info = json.loads(ssh(address, known_hosts, ENGINE_INFO).stdout)
-        assert info['DockerRootDir'] == os.path.join(STATE, NAME, 'data')
-        # The lab base image arrived with the id it has on the first engine.
-        want = sh('docker', 'image', 'inspect', '--format', '{{.Id}}', 'poscloud/lab-base:latest').stdout.strip()
-        have = sh('docker', '-H', 'unix:///run/poscloud-lab/%s/docker.sock' % NAME, 'image', 'inspect',
-                  '--format', '{{.Id}}', 'poscloud/lab-base:latest').stdout.strip()
-        assert have == want
-        # Its containers are not the first engine's: the SSH front exists only there.
-        assert 'lab-cloud-host' not in sh('docker', 'ps', '-a', '--format', '{{.Labels}}').stdout
-
-        # A host key other than the recorded one is refused.
-        wrong = os.path.join(STATE, NAME, 'wrong_known_hosts')
-        other = sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(STATE, NAME, 'other')).returncode
-        assert other == 0
-        with open(os.path.join(STATE, NAME, 'other.pub')) as f, open(wrong, 'w') as out:
-            out.write('%s %s\n' % (address, ' '.join(f.read().split()[:2])))
-        refused = ssh(address, wrong, 'true', check=False)
-        assert refused.returncode == 255 and 'Host key verification failed' in refused.stderr, refused.stderr
+        yield os.path.join(STATE, NAME)
     finally:
-        down = sh(SCRIPT, 'down', NAME, check=False)
+        sh(SCRIPT, 'down', NAME, check=False)
+
+
+def test_a_cloud_host_is_its_own_engine_behind_ssh(cloud_host):
+    sh(SCRIPT, 'up', NAME, INDEX)  # a second up changes nothing and still answers
+    address = open(os.path.join(cloud_host, 'address')).read().strip()
+    known_hosts = os.path.join(cloud_host, 'known_hosts')
+    assert address == '10.250.%s.2' % INDEX
+
+    # Over SSH, with the host key checked, the cloud host sees its own engine.
+    info = json.loads(ssh(address, known_hosts, ENGINE_INFO).stdout)
+    assert info['DockerRootDir'] == os.path.join(cloud_host, 'data')
+    # The lab base image arrived with the id it has on the first engine.
+    want = sh('docker', 'image', 'inspect', '--format', '{{.Id}}', 'poscloud/lab-base:latest').stdout.strip()
+    have = sh('docker', '-H', ENGINE, 'image', 'inspect', '--format', '{{.Id}}', 'poscloud/lab-base:latest').stdout.strip()
+    assert have == want
+    # Its containers are not the first engine's: the SSH front exists only there.
+    assert 'lab-cloud-host' not in sh('docker', 'ps', '-a', '--format', '{{.Labels}}').stdout
+
+    # A host key other than the recorded one is refused.
+    wrong = os.path.join(cloud_host, 'wrong_known_hosts')
+    other = sh('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(cloud_host, 'other')).returncode
+    assert other == 0
+    with open(os.path.join(cloud_host, 'other.pub')) as f, open(wrong, 'w') as out:
+        out.write('%s %s\n' % (address, ' '.join(f.read().split()[:2])))
+    refused = ssh(address, wrong, 'true', check=False)
+    assert refused.returncode == 255 and 'Host key verification failed' in refused.stderr, refused.stderr
+
+
+def ansible(cloud_host, program, *args):
+    """Run ansible or ansible-playbook on the lab inventory and the cloud host's fragment, with the
+    controller's own engine out of the playbook's reach (DOCKER_HOST names no socket): the build
+    host's modules name its socket themselves, and the cloud host is reached over SSH only."""
+    cmd = [os.path.join(BIN, program), '-i', LAB, '-i', os.path.join(cloud_host, 'inventory.yml')] + list(args)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                          env=ansible_env(DOCKER_HOST='unix:///nonexistent/docker.sock'))
+    if program == 'ansible-playbook':
+        keep_output('playbooks/ship_images.yml', proc.stdout)
+    assert '{' in proc.stdout, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc.returncode, _json(proc.stdout)
+
+
+def ship(cloud_host, images, build_dir, *args):
+    extra = {'image_transfer_images': images, 'image_transfer_build_dir': build_dir,
+             'image_transfer_remote_dir': REMOTE_DIR}
+    return ansible(cloud_host, 'ansible-playbook', os.path.join(ROOT, 'playbooks', 'ship_images.yml'),
+                   '-e', json.dumps(extra), *args)
+
+
+def module(cloud_host, host, name, args):
+    rc, out = ansible(cloud_host, 'ansible', host, '-m', name, '-a', json.dumps(args))
+    return out['plays'][0]['tasks'][0]['hosts'][host]
+
+
+def image_id(engine, ref):
+    found = sh('docker', '-H', engine, 'image', 'inspect', '--format', '{{.Id}}', ref, check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def test_images_reach_the_cloud_host_over_ssh_without_a_registry(cloud_host, tmp_path):
+    # A small image made on the build host (the controller's engine) for this test, new each run.
+    probe = 'poscloud/transfer-probe:latest'
+    root = tmp_path / 'root'
+    root.mkdir()
+    (root / 'blob').write_bytes(os.urandom(2 * 1024 * 1024))
+    archive = subprocess.run(['tar', '-C', str(root), '-cf', '-', 'blob'], capture_output=True, check=True).stdout
+    subprocess.run(['docker', 'import', '-', probe], input=archive, capture_output=True, check=True)
+    build_dir = str(tmp_path / 'build')
+    address = open(os.path.join(cloud_host, 'address')).read().strip()
+    known_hosts = os.path.join(cloud_host, 'known_hosts')
+    fronts_logins = len(re.findall('Accepted publickey', sh('docker', '-H', ENGINE, 'logs', 'sshd').stderr))
+    try:
+        want = image_id('unix:///var/run/docker.sock', probe)
+        assert image_id(ENGINE, probe) is None
+
+        # Check mode says what would be shipped and ships nothing.
+        rc, out = ship(cloud_host, [probe, 'poscloud/lab-base:latest'], build_dir, '--check')
+        assert rc == 0, failures(out)
+        lines = task_results(out, 'Report what each cloud host got')[-1]['msg']
+        assert lines == ['%s: %s would be shipped (2.0 MiB)' % (NAME, probe),
+                         '%s: poscloud/lab-base:latest already there with the same image id, nothing copied' % NAME]
+        assert image_id(ENGINE, probe) is None
+
+        # Shipped: the cloud host has the image with the build host's id, checked by its own engine,
+        # which the module reached through the socket on the cloud host (its data root is the
+        # cloud host's), over SSH.
+        rc, out = ship(cloud_host, [probe, 'poscloud/lab-base:latest'], build_dir)
+        assert rc == 0, failures(out)
+        assert image_id(ENGINE, probe) == want
+        loaded = task_results(out, 'Check each archive')[0]['results']
+        assert [(r['image_transfer_image'], r['loaded'], r['image_id']) for r in loaded] == [(probe, True, want)]
+        assert loaded[0]['engine']['root_dir'] == os.path.join(cloud_host, 'data')
+        assert loaded[0]['archive_removed'] == [REMOTE_DIR + '/poscloud_transfer-probe_latest.tar']
+        logins = len(re.findall('Accepted publickey', sh('docker', '-H', ENGINE, 'logs', 'sshd').stderr))
+        assert logins > fronts_logins
+        # No archive is left on the build host or on the cloud host.
+        assert os.listdir(build_dir) == []
+        assert ssh(address, known_hosts, 'ls -A %s' % REMOTE_DIR).stdout.strip() == ''
+
+        # A second run copies nothing and changes nothing.
+        rc, out = ship(cloud_host, [probe, 'poscloud/lab-base:latest'], build_dir)
+        assert rc == 0, failures(out)
+        assert out['stats'][NAME]['changed'] == 0, out['stats']
+        assert task_results(out, 'Copy each archive')[0].get('skipped')
+
+        # A damaged copy: the archive is exported as the role does, one byte of it changed on the way,
+        # and the role's load step refuses it before the engine sees it, names the file and the fix,
+        # removes it and loads nothing.
+        sh('docker', '-H', ENGINE, 'image', 'rm', probe)
+        path = os.path.join(build_dir, 'probe.tar')
+        exported = module(cloud_host, 'lab_build', 'poscloud.fleet.image_archive', {'name': probe, 'path': path})
+        assert exported['image_id'] == want and len(exported['checksum']) == 64, exported
+        with open(path, 'r+b') as f:
+            f.seek(exported['size'] // 2)
+            byte = f.read(1)
+            f.seek(exported['size'] // 2)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        remote = REMOTE_DIR + '/probe.tar'
+        copied = module(cloud_host, NAME, 'ansible.builtin.copy', {'src': path, 'dest': remote, 'mode': '0600'})
+        assert copied.get('changed'), copied
+        refused = module(cloud_host, NAME, 'poscloud.fleet.image_load',
+                         {'name': probe, 'image_id': want, 'archive': remote, 'checksum': exported['checksum']})
+        assert refused.get('failed'), refused
+        assert 'the archive %s has SHA-256' % remote in refused['msg'], refused['msg']
+        assert 'not %s as it had when it was exported' % exported['checksum'] in refused['msg'], refused['msg']
+        assert 'Nothing was loaded and the archive was removed. Run the play again' in refused['msg'], refused['msg']
+        assert refused['archive_removed'] == [remote] and refused['loaded'] is False
+        assert image_id(ENGINE, probe) is None
+        assert ssh(address, known_hosts, 'ls -A %s' % REMOTE_DIR).stdout.strip() == ''
+        assert not subprocess.run(['docker', '-H', ENGINE, 'image', 'ls', '-q', '--filter', 'dangling=true'],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+    finally:
+        sh('docker', 'image', 'rm', probe, check=False)
+
+
+def test_down_leaves_nothing(cloud_host):
+    down = sh(SCRIPT, 'down', NAME, check=False)
     assert down.returncode == 0, down.stderr
     assert leftovers() == []
     # The first engine and its default bridge are untouched, and no firewall rule names its bridge or
