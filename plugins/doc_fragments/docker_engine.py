@@ -6,10 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.poscloud.fleet.plugins.doc_fragments.attributes import CHANGES, READS
 
-# The options of the Docker client the modules run, and what the client needs.
-ENGINE = r'''
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
 options:
   docker_host:
     description:
@@ -33,18 +33,3 @@ options:
 requirements:
   - The C(docker) command line client on the target, talking to a Docker engine (API 1.41 or newer).
 '''
-
-
-def with_engine(attributes):
-    """A fragment with the author and attributes of ``attributes`` and the Docker client's options."""
-    return attributes.replace('options: {}\n', ENGINE.strip('\n') + '\n', 1)
-
-
-class ModuleDocFragment(object):
-    """The Docker modules' options (the client, the engine, the time-out), with the author and the
-    attributes of poscloud.fleet.attributes: a Docker module lists only this fragment, or its
-    info_module part when it changes nothing."""
-
-    DOCUMENTATION = with_engine(CHANGES)
-
-    INFO_MODULE = with_engine(READS)

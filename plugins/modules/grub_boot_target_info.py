@@ -26,6 +26,7 @@ description:
   - Replaces O(poscloud.fleet.grub_boot_target#module:state=query).
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
 attributes:
   platform:
     platforms: debian

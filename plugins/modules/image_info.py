@@ -20,7 +20,9 @@ description:
   - Filters by repository name (a glob), store, kind (OS media, lab base image or store snapshot)
     and label values.
 extends_documentation_fragment:
-  - poscloud.fleet.docker_engine.info_module
+  - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
+  - poscloud.fleet.docker_engine
 options:
   name:
     description:

@@ -21,6 +21,7 @@ description:
   - Nothing is changed.
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
 attributes:
   platform:
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.

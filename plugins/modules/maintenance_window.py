@@ -25,6 +25,7 @@ description:
     clock; nothing runs on the host.
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:

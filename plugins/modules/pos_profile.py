@@ -21,6 +21,7 @@ description:
   - The profile format is described in the collection's C(docs/profiles.md).
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
 attributes:
   check_mode:
     details: The module only validates.

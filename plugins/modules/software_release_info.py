@@ -19,6 +19,7 @@ description:
   - Optionally checks that the files on the machine still have the recorded contents (O(verify)).
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
 options:
   at:
     description:

@@ -20,7 +20,9 @@ description:
   - Used by C(playbooks/fleet_status.yml); one call per store keeps a report over thousands of
     stores cheap.
 extends_documentation_fragment:
-  - poscloud.fleet.docker_engine.info_module
+  - poscloud.fleet.attributes.info_module
+  - poscloud.fleet.attributes
+  - poscloud.fleet.docker_engine
 options:
   store:
     description: The store id.

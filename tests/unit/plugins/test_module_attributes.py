@@ -47,8 +47,8 @@ def test_author_and_attribute_descriptions_come_from_the_collections_fragment(do
         documentation = text[text.index('DOCUMENTATION = '):text.index('EXAMPLES = ')]
         assert '\nauthor:' not in documentation, name
         assert '  - ansible.builtin.action_common_attributes\n' not in documentation, name
-        fragments = [f for f in ('poscloud.fleet.attributes', 'poscloud.fleet.attributes.info_module',
-                                 'poscloud.fleet.docker_engine', 'poscloud.fleet.docker_engine.info_module')
-                     if '  - %s\n' % f in documentation]
-        assert len(fragments) == 1, (name, fragments)
+        assert '  - poscloud.fleet.attributes\n' in documentation, name
+        if '  - poscloud.fleet.attributes.info_module\n' in documentation:
+            # of two fragments the one listed first wins: the info part goes before the descriptions
+            assert documentation.index('attributes.info_module\n') < documentation.index('attributes\n'), name
         assert docs['poscloud.fleet.%s' % name]['doc']['author'] == ['POS Cloud Fleet team (@poscloud-fleet)'], name
