@@ -15,7 +15,10 @@
 #    touches the first engine's docker0 (a --bridge none engine would delete docker0);
 #  - its SSH front: a container on that engine, from the lab base image (copied into the engine
 #    with `docker save | docker load`, its image id checked equal on both sides), running sshd
-#    at 10.250.INDEX.2 (written to .state/lab/engines/NAME/address) with the engine's socket as /var/run/docker.sock. Its host key is made here
+#    at 10.250.INDEX.2 (written to .state/lab/engines/NAME/address) with the engine's socket as
+#    /var/run/docker.sock, the host's docker client and the engine's volumes folder at its own path,
+#    as root on a cloud host has them (the collection's modules run the client there and read a POS
+#    instance's data from its volumes). Its host key is made here
 #    and written to .state/lab/engines/NAME/known_hosts; the controller's lab key
 #    (.state/lab/id_ed25519) is the only key it accepts. .state/lab/engines/NAME/inventory.yml puts it
 #    in the group cloud_hosts for ansible-playbook (-i inventories/lab -i that file).
@@ -107,6 +110,7 @@ EOF
     engine "$name" run -d --name sshd --restart unless-stopped --network bridge \
       --label poscloud.fleet.role=lab-cloud-host \
       -v "$dir/sshd:/etc/poscloud-sshd:ro" -v "$run/$name/docker.sock:/var/run/docker.sock" \
+      -v /usr/bin/docker:/usr/bin/docker:ro -v "$dir/data/volumes:$dir/data/volumes" \
       "$image" sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -f /etc/poscloud-sshd/sshd_config' >/dev/null \
       || die "the SSH front of $name did not start"
   fi
