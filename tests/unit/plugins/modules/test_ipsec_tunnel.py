@@ -606,7 +606,8 @@ def test_sas_that_cannot_be_listed_for_started_or_stopped_fail_clearly(daemon, s
     run(daemon)
     daemon.add_sa('store-0042')
     daemon.calls = []
-    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before anything else
+    # nothing to load: the SAs are read once, before anything else, and that answer decides
+    fail_nth(daemon, '--list-sas', 1)
     out = run(daemon, state=state)
     assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
     assert out.result['changed'] is False
