@@ -155,8 +155,9 @@ class LocalHost(object):
 _READ_SCRIPT = ('for f; do if [ -f "$f" ]; then printf "+ %s " "$(stat -c %a "$f")"; base64 -w0 < "$f"; echo; '
                 'elif [ -d "$f" ]; then echo d; else echo -; fi; done')
 # The content comes on stdin into a temporary file that has its mode before it has content; mv
-# replaces the target in one step. $1 folder, $2 mode, $3 target.
-_WRITE_SCRIPT = ('set -e; umask 077; t=$(mktemp "$1/.tmp-XXXXXX"); trap \'rm -f "$t"\' EXIT; chmod "$2" "$t"; '
+# replaces the target in one step (the folder is made when missing, as atomic_write does).
+# $1 folder, $2 mode, $3 target.
+_WRITE_SCRIPT = ('set -e; mkdir -p "$1"; umask 077; t=$(mktemp "$1/.tmp-XXXXXX"); trap \'rm -f "$t"\' EXIT; chmod "$2" "$t"; '
                  'cat > "$t"; sync "$t" 2>/dev/null || true; mv -f "$t" "$3"; trap - EXIT')
 # flock(1) holds the lock for as long as cat reads: closing its stdin releases it.
 _LOCK_SCRIPT = 'exec flock -x -w "$1" "$2" sh -c \'echo locked; exec cat >/dev/null\''
