@@ -1407,9 +1407,8 @@ class TunnelSet(object):
             self.load(restore)
             loaded = True
         self.result['diff'] = self.result.get('diff', []) + [d for t in self.tunnels for d in t.result['diff']]
-        self.result['results'] = [dict((k, v) for k, v in t.result.items() if k in ('name', 'conf_path', 'secrets_path',
-                                                                               'drift', 'tunnel'))
-                                  for t in self.tunnels]
+        kept = ('name', 'conf_path', 'secrets_path', 'drift', 'tunnel')
+        self.result['results'] = [dict((k, v) for k, v in t.result.items() if k in kept) for t in self.tunnels]
         if not self.daemon_ok:
             return
         failures = []

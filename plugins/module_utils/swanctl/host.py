@@ -194,8 +194,8 @@ class ContainerHost(object):
         rc, out, err = self._sh(_READ_SCRIPT, paths)
         lines = out.splitlines()
         if rc != 0 or len(lines) != len(paths):
-            raise HostError('cannot read %s in %s (rc=%d): %s' % (', '.join(paths), self.where, rc,
-                                                                   _tail_text(err).strip() or 'no output'))
+            detail = _tail_text(err).strip() or 'no output'
+            raise HostError('cannot read %s in %s (rc=%d): %s' % (', '.join(paths), self.where, rc, detail))
         found = {}
         for path, line in zip(paths, lines):
             if line.startswith('+ '):
