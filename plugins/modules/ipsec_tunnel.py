@@ -821,17 +821,15 @@ class Tunnel(object):
         self.actions.append('%s %s' % (what, self.name) if own and self.in_set else what)
         self.result['changed'] = True
 
-    def lock(self):
-        """Take the lock on the swanctl folder, waiting at most lock_timeout seconds for another run."""
-        target = self.confd if self.host.isdir(self.confd) else self.dir
-        if not self.host.isdir(target):
-            return
+    def lock(self, read=()):
+        """Take the lock on the swanctl folder, waiting at most lock_timeout seconds for another run, and
+        read the files of ``read`` under it (kept for read())."""
         try:
-            self.host.lock(target, self.p['lock_timeout'])
-        except LockTimeout:
+            self.cache.update(self.host.lock([self.confd, self.dir], self.p['lock_timeout'], read))
+        except LockTimeout as e:
             self.fail('another run changing tunnels holds the lock on %s and did not release it within '
                       '%d s (lock_timeout); wait for it to finish, or raise lock_timeout'
-                      % (target, self.p['lock_timeout']))
+                      % (to_native(e), self.p['lock_timeout']))
         except HostError as e:
             self.fail(to_native(e))
 
@@ -1004,8 +1002,12 @@ class Tunnel(object):
                     self.write_file(path, content, mode)
         return restore
 
+    def own_paths(self):
+        """The files a run of this tunnel reads: read at once, under the lock."""
+        return [os.path.join(self.dir, 'swanctl.conf'), self.confd, self.conf_path, self.secrets_path]
+
     def present(self):
-        self.lock()
+        self.lock(read=self.own_paths())
         # Reading the loaded connections changes nothing; they are needed to check this tunnel's
         # subnets and identities against the other tunnels, and all input errors are reported at once.
         conns = {}
@@ -1193,7 +1195,7 @@ class Tunnel(object):
             validate_name(self.name)
         except SwanctlError as e:
             self.fail(to_native(e), errors=e.errors)
-        self.lock()
+        self.lock(read=self.own_paths())
         conns = {}
         sas = []
         try:
@@ -1267,7 +1269,6 @@ class TunnelSet(object):
 
     def run(self):
         try:
-            self.lead.lock()
             self.read_files()
             self.apply_charon_settings()
             conns = self.wait_for_charon()
@@ -1279,6 +1280,7 @@ class TunnelSet(object):
             self.fail(e.msg, **e.extra)
 
     def read_files(self):
+        """Take the lock and read every file the run may change, in one go."""
         c = self.p['charon'] or {}
         settings = c.get('settings_dir') or '/etc/strongswan.d'
         self.settings = []
@@ -1286,10 +1288,10 @@ class TunnelSet(object):
             self.settings.append(('datapath', os.path.join(settings, 'charon', 'kernel-libipsec.conf')))
         if c.get('filelog'):
             self.settings.append(('filelog', os.path.join(settings, 'charon-logging.conf')))
-        paths = [os.path.join(self.dir, 'swanctl.conf'), os.path.join(self.dir, 'conf.d')]
-        paths += [path for t in self.tunnels for path in (t.conf_path, t.secrets_path)]
+        paths = self.lead.own_paths()[:2] + [path for t in self.tunnels for path in (t.conf_path, t.secrets_path)]
         paths += [path for dummy, path in self.settings]
-        self.cache.update(self.lead.io(self.host.read_many, paths))
+        self.lead.cache = self.cache
+        self.lead.lock(read=paths)
         for t in self.tunnels:
             t.cache = self.cache
 

@@ -11,7 +11,8 @@ operations, so the modules' logic is one for both:
   has any content, then renamed over the target), ``remove(path)``, ``makedirs(path)``;
 * ``size(path)`` and ``tail(path, offset)`` for a log file;
 * ``run(argv)``: a command, ``(rc, out, err)``; ``prefix``: the argv prefix for swanctl;
-* ``lock(path, seconds)`` / ``unlock()``: an exclusive lock on a folder, as flock(1) takes it.
+* ``lock(folders, seconds, read)`` / ``unlock()``: an exclusive lock on the first of ``folders`` that
+  exists, as flock(1) takes it, and the files of ``read`` read under it (one ``docker exec`` for both).
 
 Errors of the I/O raise ``HostError`` with the path and the reason."""
 
@@ -120,7 +121,14 @@ class LocalHost(object):
         except (IOError, OSError):
             return ''
 
-    def lock(self, path, seconds):
+    def lock(self, folders, seconds, read=()):
+        """Lock the first of ``folders`` that is a folder (none: nothing is locked), then read ``read``."""
+        path = next((f for f in folders if os.path.isdir(f)), None)
+        if path is not None:
+            self._flock(path, seconds)
+        return self.read_many(read)
+
+    def _flock(self, path, seconds):
         deadline = time.time() + seconds
         try:
             self._lock_fd = os.open(path, os.O_RDONLY)
@@ -159,8 +167,25 @@ _READ_SCRIPT = ('for f; do if [ -f "$f" ]; then printf "+ %s " "$(stat -c %a "$f
 # $1 folder, $2 mode, $3 target.
 _WRITE_SCRIPT = ('set -e; mkdir -p "$1"; umask 077; t=$(mktemp "$1/.tmp-XXXXXX"); trap \'rm -f "$t"\' EXIT; chmod "$2" "$t"; '
                  'cat > "$t"; sync "$t" 2>/dev/null || true; mv -f "$t" "$3"; trap - EXIT')
-# flock(1) holds the lock for as long as cat reads: closing its stdin releases it.
-_LOCK_SCRIPT = 'exec flock -x -w "$1" "$2" sh -c \'echo locked; exec cat >/dev/null\''
+# One docker exec locks and reads: flock(1) on the first of two folders that exists, then the read
+# script's lines; the lock is held for as long as cat reads, so closing its stdin releases it.
+# $1 seconds, $2 the read script, $3 $4 the folders, then the files to read.
+_LOCK_SCRIPT = ('s=$1; r=$2; shift 2; for d in "$1" "$2"; do if [ -d "$d" ]; then shift 2; '
+                'exec flock -x -w "$s" "$d" sh -c \'echo locked; sh -c "$0" sh "$@"; exec cat >/dev/null\' "$r" "$@"; '
+                'fi; done; shift 2; echo unlocked; exec sh -c "$r" sh "$@"')
+
+
+def _parse_read(paths, lines):
+    """What _READ_SCRIPT printed, as read_many returns it."""
+    found = {}
+    for path, line in zip(paths, lines):
+        if line.startswith('+ '):
+            parts = line.split(' ', 2)
+            raw = base64.b64decode(parts[2] if len(parts) > 2 else '')
+            found[path] = (raw.decode('utf-8', 'replace'), int(parts[1], 8))
+        else:
+            found[path] = (None, 'dir' if line == 'd' else None)
+    return found
 
 
 class ContainerHost(object):
@@ -196,17 +221,7 @@ class ContainerHost(object):
         if rc != 0 or len(lines) != len(paths):
             detail = _tail_text(err).strip() or 'no output'
             raise HostError('cannot read %s in %s (rc=%d): %s' % (', '.join(paths), self.where, rc, detail))
-        found = {}
-        for path, line in zip(paths, lines):
-            if line.startswith('+ '):
-                parts = line.split(' ', 2)
-                raw = base64.b64decode(parts[2] if len(parts) > 2 else '')
-                found[path] = (raw.decode('utf-8', 'replace'), int(parts[1], 8))
-            else:
-                found[path] = (None, None)
-                if line == 'd':
-                    found[path] = (None, 'dir')
-        return found
+        return _parse_read(paths, lines)
 
     def read(self, path):
         return self.read_many([path])[path][0]
@@ -242,17 +257,26 @@ class ContainerHost(object):
         rc, out, err = self.run(['tail', '-c', '+%d' % (offset + 1), path])
         return out if rc == 0 else ''
 
-    def lock(self, path, seconds):
-        cmd = list(self.prefix_stdin) + ['sh', '-c', _LOCK_SCRIPT, 'sh', str(int(seconds)), path]
+    def lock(self, folders, seconds, read=()):
+        """Lock the first of (at most two) ``folders`` that is a folder, and read ``read``: one docker exec."""
+        folders = (list(folders) + [folders[-1]])[:2]
+        read = list(read)
+        cmd = list(self.prefix_stdin) + ['sh', '-c', _LOCK_SCRIPT, 'sh', str(int(seconds)), _READ_SCRIPT] + folders + read
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
-            raise HostError('cannot lock %s in %s: %s' % (path, self.where, e))
+            raise HostError('cannot lock %s in %s: %s' % (folders[0], self.where, e))
         ready, dummy, dummy = select.select([proc.stdout], [], [], seconds + 30)
-        line = proc.stdout.readline() if ready else b''
-        if line.strip() == b'locked':
+        line = proc.stdout.readline().strip() if ready else b''
+        if line in (b'locked', b'unlocked'):
+            lines = [proc.stdout.readline().decode('utf-8', 'replace').rstrip('\n') for dummy in read]
             self._lock = proc
-            return
+            if line == b'unlocked':
+                self.unlock()
+            if any(not text for text in lines):
+                self.unlock()
+                raise HostError('cannot read %s in %s' % (', '.join(read), self.where))
+            return _parse_read(read, lines)
         proc.stdin.close()
         try:
             proc.wait(timeout=5)
@@ -261,8 +285,8 @@ class ContainerHost(object):
             proc.wait()
         err = _tail_text(proc.stderr.read()).strip()
         if proc.returncode == 1 and not err:
-            raise LockTimeout(path)
-        raise HostError('cannot lock %s in %s (rc=%s): %s' % (path, self.where, proc.returncode, err or 'no output'))
+            raise LockTimeout(folders[0])
+        raise HostError('cannot lock %s in %s (rc=%s): %s' % (folders[0], self.where, proc.returncode, err or 'no output'))
 
     def unlock(self):
         proc, self._lock = self._lock, None

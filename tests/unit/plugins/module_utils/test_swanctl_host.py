@@ -118,11 +118,25 @@ def test_commands_run_where_the_host_is(on):
 
 def test_the_lock_is_exclusive_and_released(on, tmp_path):
     folder = str(tmp_path)
-    on.lock(folder, 5)
+    on.lock([folder], 5)
     other = subprocess.run(['flock', '-n', folder, 'true'], check=False)
     assert other.returncode == 1, 'the folder was not locked'
     on.unlock()
     assert subprocess.run(['flock', '-n', folder, 'true'], check=False).returncode == 0
+
+
+def test_the_lock_takes_the_first_folder_there_and_reads_under_it(on, tmp_path):
+    (tmp_path / 'a.conf').write_text('a\n')
+    files = [str(tmp_path / 'a.conf'), str(tmp_path / 'none')]
+    found = on.lock([str(tmp_path / 'missing'), str(tmp_path)], 5, read=files)
+    assert found == {files[0]: ('a\n', 0o644), files[1]: (None, None)}
+    assert subprocess.run(['flock', '-n', str(tmp_path), 'true'], check=False).returncode == 1
+    on.unlock()
+    # no folder there: nothing to lock, the files are read all the same
+    assert on.lock([str(tmp_path / 'missing')], 5, read=files[:1]) == {files[0]: ('a\n', 0o644)}
+    on.unlock()
+    if isinstance(on, ContainerHost):
+        assert len([c for c in on.module.commands if 'exec' in c]) == 0  # the lock's exec is its own process
 
 
 def test_a_lock_held_elsewhere_times_out(on, tmp_path):
@@ -131,7 +145,7 @@ def test_a_lock_held_elsewhere_times_out(on, tmp_path):
     try:
         time.sleep(0.3)
         with pytest.raises(LockTimeout):
-            on.lock(folder, 1)
+            on.lock([folder], 1)
     finally:
         holder.kill()
         holder.wait()
