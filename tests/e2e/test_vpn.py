@@ -366,6 +366,31 @@ def test_the_module_alone_on_the_host_reports_a_container_s_tunnels(lab, tunnel_
     assert gone.get('failed') and 'pos_00000000' in gone['msg']
 
 
+def applied(out):
+    """The result of the role's one call."""
+    return [h for p in out['plays'] for t in p['tasks'] if 'Apply the tunnels and' in t['task']['name']
+            for h in t['hosts'].values()][0]
+
+
+def test_changed_charon_settings_restart_charon_once_and_the_tunnels_come_back(lab, tunnel_up):
+    logging = '/etc/strongswan.d/charon-logging.conf'
+    lab.docker('exec', POS, 'sed', '-i', 's/default = 1/default = 2/', logging)
+    charon = lab.docker('exec', POS, 'pgrep', '-x', 'charon-systemd').split()
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0, failures(out)
+    result = applied(out)
+    assert result['charon'] == {'datapath': 'libipsec', 'restarted': True}
+    assert result['actions'][:2] == ['write %s' % logging, 'restart charon']
+    assert lab.docker('exec', POS, 'pgrep', '-x', 'charon-systemd').split() != charon
+    assert 'default = 1' in lab.docker('exec', POS, 'cat', logging)
+    tunnels = status(out)
+    assert tunnels['phonehome']['up'] and tunnels['backoffice']['up']
+    # settings as they are: no restart
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0 and out['stats'][STORE]['changed'] == 0, failures(out)
+    assert applied(out)['charon'] == {'datapath': 'libipsec', 'restarted': False}
+
+
 def test_a_new_snapshot_keeps_the_tunnels_and_the_fleet_update_waits_for_them(lab, tunnel_up):
     # Runs last: replacing the instance re-establishes the tunnels the tests above compare.
     running = lab.docker('inspect', '-f', '{{.Image}}', POS).strip()
