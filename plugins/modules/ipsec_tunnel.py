@@ -674,7 +674,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import d
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.charon import (
-    DATAPATHS, ESP_PROBE, RESTART, datapath_conf, filelog_conf, same_settings)
+    DATAPATHS, ESP_PROBE, ESP_SIGNS, RESTART, datapath_conf, esp_loaded, filelog_conf, same_settings)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import (
     AUTH_METHODS, DEFAULT_AUTH, DEFAULT_DPD_ACTION, DEFAULT_DPD_DELAY, DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS,
     DEFAULT_IKE_VERSION, DEFAULT_LOCAL_ADDRS, DEFAULT_START_ACTION, DPD_ACTIONS, IKE_VERSIONS, REDACTED, START_ACTIONS,
@@ -1290,6 +1290,8 @@ class TunnelSet(object):
             self.settings.append(('filelog', os.path.join(settings, 'charon-logging.conf')))
         paths = self.lead.own_paths()[:2] + [path for t in self.tunnels for path in (t.conf_path, t.secrets_path)]
         paths += [path for dummy, path in self.settings]
+        if c.get('datapath') == 'auto':
+            paths += [sign for sign in ESP_SIGNS if sign not in paths]
         self.lead.cache = self.cache
         self.lead.lock(read=paths)
         for t in self.tunnels:
@@ -1307,8 +1309,7 @@ class TunnelSet(object):
             if what == 'datapath':
                 datapath = c['datapath']
                 if datapath == 'auto':
-                    rc = self.lead.io(self.host.run, ESP_PROBE)[0]
-                    datapath = 'kernel' if rc == 0 else 'libipsec'
+                    datapath = self.esp_datapath(self.cache[path][0])
                 info['datapath'] = datapath
                 text = datapath_conf(datapath)
             else:
@@ -1333,6 +1334,17 @@ class TunnelSet(object):
             self.fail('charon was not restarted on %s for its new settings (rc=%d): %s'
                       % (self.host.where, rc, clean_output(out + '\n' + err) or 'no output'))
         info['restarted'] = True
+
+    def esp_datapath(self, current):
+        """``auto``: kernel when the kernel has ESP support, else libipsec. ESP loaded (read with the
+        files) decides at once; otherwise the probe, which tries to load it, runs unless libipsec was
+        already chosen (an earlier probe tried that)."""
+        if esp_loaded(self.cache, ESP_SIGNS):
+            return 'kernel'
+        if same_settings(current, datapath_conf('libipsec')):
+            return 'libipsec'
+        rc = self.lead.io(self.host.run, ESP_PROBE)[0]
+        return 'kernel' if rc == 0 else 'libipsec'
 
     def wait_for_charon(self):
         """The loaded connections, once charon answers (it may be starting); {} in check mode without it."""

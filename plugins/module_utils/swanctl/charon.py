@@ -12,7 +12,9 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants i
 
 DATAPATHS = ('auto', 'kernel', 'libipsec')
 
-# The kernel's IPsec needs ESP support (module esp4, or built in); rc 0 when it has it.
+# Where the kernel shows ESP support that is loaded (read with the other files), and the probe that
+# also tries to load it: rc 0 when the kernel has it. The kernel's IPsec needs ESP (esp4, or built in).
+ESP_SIGNS = ('/sys/module/esp4', '/proc/modules')
 ESP_PROBE = ['sh', '-c', 'test -d /sys/module/esp4 || grep -q "^esp4 " /proc/modules || modprobe -q esp4']
 
 # With systemd, its unit; without (a POS instance), the instance's init starts charon again when it
@@ -20,6 +22,13 @@ ESP_PROBE = ['sh', '-c', 'test -d /sys/module/esp4 || grep -q "^esp4 " /proc/mod
 RESTART = ['sh', '-c', 'if [ -d /run/systemd/system ]; then exec systemctl restart strongswan; fi; '
                        'p=$(pgrep -x charon-systemd || pgrep -x charon) || exit 0; kill -TERM $p; '
                        'for i in $(seq 1 100); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1']
+
+
+def esp_loaded(found, signs=ESP_SIGNS):
+    """Whether the files of ``signs`` (ESP_SIGNS), as read_many returned them, show ESP loaded in the kernel."""
+    sysfs = found.get(signs[0], (None, None))[1] == 'dir'
+    modules = found.get(signs[1], (None, None))[0] or ''
+    return sysfs or any(line.startswith('esp4 ') for line in modules.splitlines())
 
 
 def datapath_conf(datapath):
