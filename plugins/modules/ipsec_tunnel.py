@@ -347,7 +347,8 @@ options:
         easy to attribute.
       - Without it, the output of C(swanctl --initiate) is used, and while waiting for the peer the
         module follows charon's log events on the vici socket (like C(swanctl --log)) and keeps the
-        lines of this connection.
+        lines of this connection. With I(container) the socket is inside the container, so give I(log_path)
+        there to have the daemon's lines in a failure.
     type: path
   container:
     description:
