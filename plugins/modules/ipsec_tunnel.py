@@ -10,9 +10,19 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: ipsec_tunnel
-short_description: Manage one strongSwan IKEv2 site-to-site tunnel through swanctl
+short_description: Manage strongSwan IKEv2 site-to-site tunnels through swanctl, one or all of a host's in one call
 version_added: 0.1.0
 description:
+  - With I(tunnels), the whole set of a host's tunnels in one call - what a playbook needs to bring a
+    store's tunnels up in one round trip. The files of every tunnel and charon's own settings
+    (I(charon)) are read at once; what differs is written atomically; charon is restarted only when its
+    settings changed, and the module waits until it answers; one C(swanctl --load-creds) and
+    C(--load-conns) load all changes; each tunnel is brought to I(state) (initiated and waited for
+    with I(wait)); the status of every tunnel of the set is returned in C(tunnels), as
+    M(poscloud.fleet.ipsec_tunnel_info) returns it. A tunnel that does not come up does not stop the
+    others; the task fails at the end naming each one and why.
+  - With I(container), the module runs on the host of a Docker engine and manages the charon of one of
+    its containers - every file is read and written, and every command run, through C(docker exec).
   - Writes one strongSwan connection as C(<swanctl_dir>/conf.d/<name>.conf) and its pre-shared key as
     C(<swanctl_dir>/conf.d/<name>.secrets.conf) (mode C(0600)), both atomically, and applies them to the
     running charon daemon with C(swanctl --load-creds) and C(swanctl --load-conns). The daemon is never
@@ -35,6 +45,7 @@ description:
     serialised with a lock on C(<swanctl_dir>/conf.d).
 extends_documentation_fragment:
   - poscloud.fleet.attributes
+  - poscloud.fleet.docker_engine
 attributes:
   check_mode:
     support: full
@@ -51,8 +62,115 @@ options:
     description:
       - Name of the tunnel. It names the connection, its CHILD_SA, the files and the secret C(ike-<name>).
       - 1 to 63 letters, digits, C(-) and C(_), starting with a letter.
+      - One of I(name) and I(tunnels) is required.
     type: str
-    required: true
+  tunnels:
+    description:
+      - The host's tunnels, managed together in one call (see the description). Each entry takes the
+        options of one tunnel; what an entry does not give comes from the option of the same name of
+        the task (so I(psk), I(local_addrs) or the proposals may be given once for all).
+      - Each entry needs a I(name) of its own.
+      - Loading is done once for all of them, so a change to one tunnel does not re-key the others.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+    suboptions:
+      name:
+        description: Name of the tunnel, as I(name).
+        type: str
+        required: true
+      local_addrs:
+        description: As I(local_addrs).
+        type: list
+        elements: str
+      remote_addrs:
+        description: As I(remote_addrs).
+        type: list
+        elements: str
+      local_id:
+        description: As I(local_id).
+        type: str
+      remote_id:
+        description: As I(remote_id).
+        type: str
+      local_ts:
+        description: As I(local_ts).
+        type: list
+        elements: str
+      remote_ts:
+        description: As I(remote_ts).
+        type: list
+        elements: str
+      auth:
+        description: As I(auth).
+        type: str
+        choices: [psk, certificate]
+      psk:
+        description: As I(psk); never shown.
+        type: str
+      local_cert:
+        description: As I(local_cert).
+        type: str
+      remote_cacert:
+        description: As I(remote_cacert).
+        type: str
+      ike_version:
+        description: As I(ike_version).
+        type: int
+        choices: [1, 2]
+      ike_proposals:
+        description: As I(ike_proposals).
+        type: list
+        elements: str
+      esp_proposals:
+        description: As I(esp_proposals).
+        type: list
+        elements: str
+      dpd_delay:
+        description: As I(dpd_delay).
+        type: int
+      dpd_action:
+        description: As I(dpd_action).
+        type: str
+        choices: [clear, trap, restart]
+      start_action:
+        description: As I(start_action).
+        type: str
+        choices: [none, trap, start]
+      allow_weak_crypto:
+        description: As I(allow_weak_crypto).
+        type: bool
+  charon:
+    description:
+      - charon's own settings, written with I(tunnels) under I(settings_dir). When one changes, charon is
+        restarted (with systemd, C(systemctl restart strongswan); without, charon is stopped and the
+        instance's init starts it again) and the module waits until it answers. Unchanged settings
+        (comments aside) never restart it; tunnels are never a reason to restart it.
+    type: dict
+    version_added: 0.3.0
+    suboptions:
+      datapath:
+        description:
+          - The IPsec data path, written as C(charon/kernel-libipsec.conf). C(kernel) is the kernel's IPsec,
+            C(libipsec) strongSwan's userspace data path with a TUN device (for kernels without ESP support),
+            C(auto) the kernel's when it has ESP support (module C(esp4)), else libipsec.
+          - Not managed when not given.
+        type: str
+        choices: [auto, kernel, libipsec]
+      filelog:
+        description:
+          - charon's file log, written as C(charon-logging.conf) (IKE and configuration messages at level 1,
+            one line each as it happens). Give the same path as I(log_path) to have its lines in failures.
+          - Not managed when not given.
+        type: path
+      settings_dir:
+        description: strongSwan's settings folder.
+        type: path
+        default: /etc/strongswan.d
+      wait_timeout:
+        description: Seconds to wait for charon to answer, after a restart or when it is starting.
+        type: int
+        default: 30
   state:
     description:
       - C(present) writes and loads the connection.
@@ -229,8 +347,24 @@ options:
         easy to attribute.
       - Without it, the output of C(swanctl --initiate) is used, and while waiting for the peer the
         module follows charon's log events on the vici socket (like C(swanctl --log)) and keeps the
-        lines of this connection.
+        lines of this connection. With I(container) the socket is inside the container, so give I(log_path)
+        there to have the daemon's lines in a failure.
     type: path
+  container:
+    description:
+      - Manage the charon of this container instead of the target's own. The module runs on the host of
+        the container's Docker engine; every command (C(swanctl) included) runs with
+        C(docker exec <container>), and every file is read and written inside the container through it
+        (written atomically - a temporary file next to the target, with its mode set before it has content,
+        then renamed over it - and under C(flock) on I(swanctl_dir)).
+      - The paths options (I(swanctl_dir), I(log_path), I(charon)) are paths inside the container;
+        I(swanctl_path) is the program inside it (C(swanctl) on its C(PATH) when not given).
+      - For a cloud host that runs the POS instances of many stores, reached over SSH - no Docker
+        connection from the controller is needed.
+      - The Docker client's options (I(docker_host), I(docker_cli), I(docker_timeout)) and the C(docker)
+        client among the requirements apply only with I(container).
+    type: str
+    version_added: 0.3.0
 notes:
   - With a pre-shared key the responder picks the connection by the identities in IKE_AUTH. Two
     connections on one host with the same pair of identities are refused, because the responder would
@@ -249,6 +383,43 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: All of a store's tunnels in one call, with charon's data path and log, up and reported
+  poscloud.fleet.ipsec_tunnel:
+    tunnels:
+      - name: phonehome
+        local_id: cloud-0042
+        remote_id: router-0042
+        local_ts: [10.201.0.0/24]
+        remote_ts: [10.42.0.0/24]
+      - name: backoffice
+        local_id: cloud-0042-bo
+        remote_id: router-0042-bo
+        local_ts: [10.201.0.222/32]
+        remote_ts: [10.142.0.0/24]
+    local_addrs: [198.51.100.10]
+    remote_addrs: [203.0.113.42]
+    psk: "{{ vault_store_psk['0042'] }}"
+    start_action: start
+    dpd_action: restart
+    state: started
+    wait: true
+    log_path: /var/log/charon.log
+    charon:
+      datapath: auto
+      filelog: /var/log/charon.log
+  register: store42
+  # store42.tunnels: the status of both, as ipsec_tunnel_info returns it
+
+- name: The same, run on the cloud host for the store's POS instance container
+  poscloud.fleet.ipsec_tunnel:
+    container: pos_0042
+    tunnels: "{{ store_tunnels }}"
+    local_addrs: [198.51.100.10]
+    remote_addrs: [203.0.113.42]
+    psk: "{{ vault_store_psk['0042'] }}"
+    state: started
+    wait: true
+
 - name: Tunnel from the cloud POS instance to store 42's router, initiated by the cloud side
   poscloud.fleet.ipsec_tunnel:
     name: store-0042
@@ -359,9 +530,50 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+tunnels:
+  description:
+    - With I(tunnels), the status of each tunnel of the set after the run (in check mode, before it),
+      sorted by name, as M(poscloud.fleet.ipsec_tunnel_info) returns it in its C(tunnels).
+  returned: with I(tunnels), when the daemon could be reached
+  type: list
+  elements: dict
+  version_added: 0.3.0
+results:
+  description: With I(tunnels), per tunnel - C(name), C(conf_path), C(secrets_path), C(tunnel) and C(drift) as for one tunnel.
+  returned: with I(tunnels), unless I(state=absent)
+  type: list
+  elements: dict
+  version_added: 0.3.0
+charon:
+  description: With I(charon), the data path selected (C(datapath)) and whether charon was restarted (C(restarted)).
+  returned: with I(tunnels) and I(charon)
+  type: dict
+  sample: {datapath: libipsec, restarted: false}
+  version_added: 0.3.0
+failed_tunnels:
+  description: With I(tunnels), the tunnels that did not come up.
+  returned: on failure
+  type: list
+  elements: str
+  version_added: 0.3.0
+peer_refusals:
+  description: With I(tunnels), the peer's refusal (as C(peer_refusal)) of each tunnel that did not come up.
+  returned: on failure, when the log names a refusal
+  type: dict
+  version_added: 0.3.0
+logs:
+  description: With I(tunnels), the daemon's log lines (as C(log)) of each tunnel that did not come up.
+  returned: on failure
+  type: dict
+  version_added: 0.3.0
+swanctl_missing:
+  description: True when the task failed because there is no swanctl to run (strongSwan is not installed).
+  returned: on that failure
+  type: bool
+  version_added: 0.3.0
 name:
   description: The tunnel's name.
-  returned: always
+  returned: without I(tunnels)
   type: str
   sample: store-0042
 state:
@@ -371,12 +583,12 @@ state:
   sample: started
 conf_path:
   description: The connection file.
-  returned: always
+  returned: without I(tunnels)
   type: str
   sample: /etc/swanctl/conf.d/store-0042.conf
 secrets_path:
   description: The secrets file (mode 0600).
-  returned: always
+  returned: without I(tunnels)
   type: str
   sample: /etc/swanctl/conf.d/store-0042.secrets.conf
 actions:
@@ -453,28 +665,30 @@ peer_refusal:
     (the peer does not say which it allows: ask its administrator, or read its log)
 '''
 
-import errno
-import fcntl
-import glob
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import docker_argument_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.charon import (
+    DATAPATHS, ESP_PROBE, ESP_SIGNS, RESTART, datapath_conf, esp_loaded, filelog_conf, same_settings)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.constants import (
     AUTH_METHODS, DEFAULT_AUTH, DEFAULT_DPD_ACTION, DEFAULT_DPD_DELAY, DEFAULT_ESP_PROPOSALS, DEFAULT_IKE_PROPOSALS,
     DEFAULT_IKE_VERSION, DEFAULT_LOCAL_ADDRS, DEFAULT_START_ACTION, DPD_ACTIONS, IKE_VERSIONS, REDACTED, START_ACTIONS,
     SwanctlError)
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.host import (
+    HostError, LockTimeout, make_host, make_swanctl)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import filter_log_events, filter_log_lines
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
     conf_path, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import (
-    COMMAND_TIMEOUT, DaemonError, Swanctl, clean_output)
+    COMMAND_TIMEOUT, DaemonError, clean_output)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import (
-    child_installed, loaded_conn_drift, other_tunnels, tunnel_status)
+    child_installed, loaded_conn_drift, other_tunnels, sas_for, tunnel_status)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.syntax import load_problems, settings_syntax_errors
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.validate import validate_name, validate_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.vici import ViciLogTap
@@ -485,6 +699,8 @@ SPEC_KEYS = ('name', 'local_addrs', 'remote_addrs', 'local_id', 'remote_id', 'lo
 CONF_MODE = 0o644
 SECRETS_MODE = 0o600
 LOG_LINES = 60
+# seconds between two looks at the SAs while waiting for a CHILD_SA, and at charon while it starts
+POLL = 0.2
 
 
 # what to do when a swanctl query fails after the module has started to act
@@ -492,36 +708,54 @@ QUERY_FIX = ('check that charon runs and answers on vici_uri (swanctl --stats), 
              'it carries on from what is in place')
 
 
-def read_file(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except IOError as e:
-        if e.errno == errno.ENOENT:
-            return None
-        raise
+class Failed(Exception):
+    """A tunnel of a set failed: the set goes on with the others and fails at the end."""
+
+    def __init__(self, msg, extra):
+        super(Failed, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
 
 
-def file_mode(path):
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        return None
+def scrub(value, secrets):
+    """``value`` (text, list or dict) with every pre-shared key replaced, before it leaves the module."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, '********')
+        return value
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return dict((k, scrub(v, secrets)) for k, v in value.items())
+    return value
+
+
+def missing_swanctl(error):
+    """Whether a failed swanctl query says that there is no swanctl to run (docker exec's words)."""
+    text = to_native(error)
+    return 'executable file not found' in text or 'rc=127' in text or 'rc=126' in text
 
 
 class Tunnel(object):
-    def __init__(self, module):
+    """One tunnel. Alone (the name option) it locks, reads, applies and reports itself; in a set
+    (the tunnels option) the set does what concerns the whole host once and calls its phases."""
+
+    def __init__(self, module, params=None, host=None, swanctl=None, actions=None, in_set=False):
         self.module = module
-        p = module.params
+        p = params or module.params
         self.p = p
         self.name = p['name']
         self.dir = p['swanctl_dir'].rstrip('/') or '/'
         self.confd = os.path.join(self.dir, 'conf.d')
         self.conf_path = conf_path(self.dir, self.name)
         self.secrets_path = secrets_path(self.dir, self.name)
-        binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-        self.swanctl = Swanctl(module.run_command, binary, p['vici_uri'], self.dir, on_timeout=self.fail)
-        self.actions = []
+        self.in_set = in_set
+        self.host = host or make_host(module)
+        self.swanctl = swanctl or make_swanctl(module, self.host, self.dir, self.fail)
+        self.actions = [] if actions is None else actions
         self.result = {
             'changed': False,
             'name': self.name,
@@ -531,34 +765,43 @@ class Tunnel(object):
             'actions': self.actions,
         }
         self.psk = p.get('psk')
-        self.lock_fd = None
         self.log_offset = None
         self.spec = None
         self.daemon_ok = True
+        self.files = []
+        self.old = {}
+        self.need_load = False
+        self.cache = {}
 
     # -- helpers ---------------------------------------------------------------------------------
-    def scrub(self, value):
-        """Remove the pre-shared key from any text, list or dict before it leaves the module."""
-        psk = self.psk
-        if not psk:
-            return value
-        if isinstance(value, str):
-            return value.replace(psk, '********')
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
-        if isinstance(value, dict):
-            return dict((k, self.scrub(v)) for k, v in value.items())
-        return value
-
     def fail(self, msg, **kwargs):
-        self.unlock()
+        if self.in_set:
+            raise Failed(msg, kwargs)
+        self.host.unlock()
         result = dict(self.result, **kwargs)
         result.pop('changed', None)
-        self.module.fail_json(msg=self.scrub(msg), changed=self.result['changed'], **self.scrub(result))
+        self.module.fail_json(msg=scrub(msg, [self.psk]), changed=self.result['changed'],
+                              **scrub(result, [self.psk]))
 
     def done(self):
-        self.unlock()
-        self.module.exit_json(**self.scrub(self.result))
+        self.host.unlock()
+        self.module.exit_json(**scrub(self.result, [self.psk]))
+
+    def io(self, call, *args):
+        """A file operation on the host; its failure fails the tunnel with the reason."""
+        try:
+            return call(*args)
+        except HostError as e:
+            self.fail(to_native(e))
+
+    def read(self, path):
+        if path not in self.cache:
+            self.cache.update(self.io(self.host.read_many, [path]))
+        return self.cache[path][0]
+
+    def mode(self, path):
+        self.read(path)
+        return self.cache[path][1]
 
     def list_sas(self):
         """The IKE SAs of this tunnel; a failing query fails the task with the fix."""
@@ -574,79 +817,46 @@ class Tunnel(object):
         except DaemonError as e:
             self.fail('cannot read the loaded connections: %s; %s' % (to_native(e), QUERY_FIX))
 
-    def act(self, what):
-        self.actions.append(what)
+    def act(self, what, own=False):
+        """Record an action (``own``: one of this tunnel's, named after it in a set)."""
+        self.actions.append('%s %s' % (what, self.name) if own and self.in_set else what)
         self.result['changed'] = True
 
-    def lock(self):
-        """Take the lock on the swanctl folder, waiting at most lock_timeout seconds for another run."""
-        target = self.confd if os.path.isdir(self.confd) else self.dir
-        if not os.path.isdir(target):
-            return
-        deadline = time.time() + self.p['lock_timeout']
+    def lock(self, read=()):
+        """Take the lock on the swanctl folder, waiting at most lock_timeout seconds for another run, and
+        read the files of ``read`` under it (kept for read())."""
         try:
-            self.lock_fd = os.open(target, os.O_RDONLY)
-            while True:
-                try:
-                    fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return
-                except (IOError, OSError) as e:
-                    if e.errno not in (errno.EAGAIN, errno.EACCES) or time.time() >= deadline:
-                        raise
-                time.sleep(0.2)
-        except (IOError, OSError) as e:
-            os.close(self.lock_fd)
-            self.lock_fd = None
-            if e.errno in (errno.EAGAIN, errno.EACCES):
-                self.fail('another run changing tunnels holds the lock on %s and did not release it within '
-                          '%d s (lock_timeout); wait for it to finish, or raise lock_timeout'
-                          % (target, self.p['lock_timeout']))
-            self.fail('cannot lock %s: %s' % (target, to_native(e)))
-
-    def unlock(self):
-        if self.lock_fd is not None:
-            try:
-                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
-                os.close(self.lock_fd)
-            except OSError:
-                pass
-            self.lock_fd = None
+            self.cache.update(self.host.lock([self.confd, self.dir], self.p['lock_timeout'], read))
+        except LockTimeout as e:
+            self.fail('another run changing tunnels holds the lock on %s and did not release it within '
+                      '%d s (lock_timeout); wait for it to finish, or raise lock_timeout'
+                      % (to_native(e), self.p['lock_timeout']))
+        except HostError as e:
+            self.fail(to_native(e))
 
     def write_file(self, path, content, mode):
         # the file has exactly its mode from its first moment: a secrets file is never readable by
         # others, not even while it is written
-        try:
-            atomic_write(self.module, path, content, mode)
-        except (IOError, OSError, ValueError) as e:
-            self.fail('cannot write %s: %s' % (path, to_native(e)))
+        self.io(self.host.write, path, content, mode)
 
     def remove_file(self, path):
-        try:
-            os.unlink(path)
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                self.fail('cannot remove %s: %s' % (path, to_native(e)))
+        self.io(self.host.remove, path)
 
     def mark_log(self):
         if self.p['log_path']:
-            try:
-                self.log_offset = os.path.getsize(self.p['log_path'])
-            except OSError:
-                self.log_offset = 0
+            self.log_offset = self.host.size(self.p['log_path']) or 0
 
     def file_log_lines(self):
         path = self.p['log_path']
-        if not path or not os.path.exists(path):
+        if not path:
             return []
         offset = self.log_offset or 0
-        try:
-            if os.path.getsize(path) < offset:
-                offset = 0
-            with open(path, errors='replace') as f:
-                f.seek(offset)
-                lines = f.read().splitlines()
-        except (IOError, OSError):
+        size = self.host.size(path)
+        if size is None:
             return []
+        if size < offset:
+            offset = 0
+        lines = self.host.tail(path, offset).splitlines()
         return filter_log_lines(lines, self.name, (self.spec or {}).get('remote_addrs') or [])
 
     def status(self):
@@ -661,40 +871,44 @@ class Tunnel(object):
         return status
 
     # -- apply -----------------------------------------------------------------------------------
-    def check_tree(self):
+    def check_tree(self, own=None):
         """Fail, before anything is written or loaded, when any file swanctl reads has a syntax error.
 
         swanctl does not stop at one: --load-conns then unloads every connection of the host.
         """
         main = os.path.join(self.dir, 'swanctl.conf')
-        own = (self.conf_path, self.secrets_path)
+        own = own or (self.conf_path, self.secrets_path)
 
         def read(path):
             if path in own:
                 return None
-            if path == main and not os.path.exists(main):
+            text = self.read(path)
+            if path == main and text is None:
                 return 'include conf.d/*.conf\n'
-            try:
-                return read_file(path)
-            except (IOError, OSError) as e:
-                self.fail('cannot read %s: %s' % (path, to_native(e)))
+            return text
 
-        errors = settings_syntax_errors(main, read, glob.glob)
+        def glob(pattern):
+            return self.io(self.host.glob, pattern)
+
+        errors = settings_syntax_errors(main, read, glob)
         if errors:
             self.fail('the swanctl configuration under %s has a syntax error, and loading it would unload every '
                       'connection of the host; fix it first: %s' % (self.dir, '; '.join(errors)), errors=errors)
 
-    def load(self, restore=None):
+    def load(self, restore=None, names=None):
         """Load credentials and connections; on failure restore the previous files and fail."""
         failures = []
+        names = names or {self.name: bool(self.spec and self.spec.get('psk'))}
         for what in ('creds', 'conns'):
             rc, out, err = self.swanctl.load(what)
             self.actions.append('load-%s' % what)
             text = clean_output(out + '\n' + err)
-            fatal, warnings = load_problems(self.name, what, rc, text,
-                                            secret_expected=bool(self.spec and self.spec.get('psk')))
-            for warning in warnings:
-                self.module.warn(warning)
+            fatal = []
+            for name, secret in sorted(names.items()):
+                problems, warnings = load_problems(name, what, rc, text, secret_expected=secret)
+                fatal += [f for f in problems if f not in fatal]
+                for warning in warnings:
+                    self.module.warn(warning)
             if fatal:
                 failures.append('swanctl --load-%s: %s' % (what, '; '.join(fatal)))
                 break
@@ -707,13 +921,13 @@ class Tunnel(object):
                         self.write_file(path, content, mode)
                 for what in ('creds', 'conns'):
                     self.swanctl.load(what)
-                failures.append('the previous files of %s were restored and reloaded' % self.name)
+                failures.append('the previous files of %s were restored and reloaded' % ', '.join(sorted(names)))
             self.fail('; '.join(failures))
 
     def ensure_swanctl_conf(self):
         main = os.path.join(self.dir, 'swanctl.conf')
-        if os.path.exists(main):
-            content = read_file(main) or ''
+        content = self.read(main)
+        if content is not None:
             if 'conf.d' not in content:
                 self.module.warn('%s does not seem to include conf.d/*.conf; the tunnel files may not be loaded'
                                  % main)
@@ -723,63 +937,44 @@ class Tunnel(object):
             self.write_file(main, '# Created by poscloud.fleet.ipsec_tunnel\ninclude conf.d/*.conf\n', CONF_MODE)
 
     def ensure_confd(self):
-        if os.path.isdir(self.confd):
+        if self.mode(self.confd) == 'dir':
             return
         self.act('create %s' % self.confd)
         if not self.module.check_mode:
-            try:
-                os.makedirs(self.confd, 0o755)
-            except OSError as e:
-                self.fail('cannot create %s: %s' % (self.confd, to_native(e)))
+            self.io(self.host.makedirs, self.confd)
 
-    def present(self):
-        p = self.p
-        spec_in = dict((k, p.get(k)) for k in SPEC_KEYS)
-        self.lock()
-        # Reading the loaded connections changes nothing; they are needed to check this tunnel's
-        # subnets and identities against the other tunnels, and all input errors are reported at once.
-        conns = {}
-        daemon_ok = True
-        daemon_error = None
+    def validate(self, conns, others=None):
+        """The normalised spec (also kept), checked against the other connections of the host."""
+        spec_in = dict((k, self.p.get(k)) for k in SPEC_KEYS)
         try:
-            conns = self.swanctl.list_conns()
-        except DaemonError as e:
-            daemon_ok = self.daemon_ok = False
-            daemon_error = to_native(e)
-        try:
-            spec, warnings = validate_spec(spec_in, others=other_tunnels(conns, self.name))
+            spec, warnings = validate_spec(spec_in, others=other_tunnels(conns, self.name) if others is None else others)
         except SwanctlError as e:
             self.fail('invalid tunnel %s: %s' % (self.name, e), errors=e.errors)
-        if not daemon_ok:
-            if not self.module.check_mode:
-                self.fail('cannot talk to charon: %s. Is the strongSwan daemon running, and is vici_uri right?'
-                          % daemon_error)
-            self.module.warn('cannot talk to charon, so the check covers the files only: %s' % daemon_error)
-        if p['state'] == 'started' and not [a for a in spec['remote_addrs'] if not a.startswith('%') and '/' not in a]:
+        if self.p['state'] == 'started' and not [a for a in spec['remote_addrs'] if not a.startswith('%') and '/' not in a]:
             self.fail('state: started initiates the tunnel from this side, which needs a concrete remote_addrs entry '
                       '(an IP address or DNS name), not %s; use state=present on a responder'
                       % ', '.join(spec['remote_addrs']))
         self.spec = spec
-        for warning in warnings:
-            self.module.warn(warning)
         self.result['tunnel'] = dict((k, v) for k, v in spec.items() if k != 'psk')
+        return spec, warnings
 
-        self.mark_log()
-        self.ensure_confd()
-        self.ensure_swanctl_conf()
-
+    def plan(self, conns):
+        """What differs: the files to write (self.files), the diff, the drift; whether to load."""
+        spec = self.spec
         conf_new = render_conf(spec)
         secrets_new = render_secrets(spec)
-        conf_old = read_file(self.conf_path)
-        secrets_old = read_file(self.secrets_path)
+        conf_old = self.read(self.conf_path)
+        secrets_old = self.read(self.secrets_path)
+        self.old = {self.conf_path: conf_old, self.secrets_path: secrets_old}
         files = []
-        if conf_old != conf_new or (conf_old is not None and file_mode(self.conf_path) != CONF_MODE):
+        if conf_old != conf_new or (conf_old is not None and self.mode(self.conf_path) != CONF_MODE):
             files.append((self.conf_path, conf_new, CONF_MODE))
         if secrets_new is None:
             if secrets_old is not None:
                 files.append((self.secrets_path, None, None))
-        elif secrets_old != secrets_new or file_mode(self.secrets_path) != SECRETS_MODE:
+        elif secrets_old != secrets_new or self.mode(self.secrets_path) != SECRETS_MODE:
             files.append((self.secrets_path, secrets_new, SECRETS_MODE))
+        self.files = files
 
         marker = REDACTED
         if secrets_old is not None and secrets_new is not None and secret_of(secrets_old) != secret_of(secrets_new):
@@ -790,26 +985,57 @@ class Tunnel(object):
             {'before_header': self.secrets_path, 'after_header': self.secrets_path,
              'before': redact_secrets(secrets_old) or '', 'after': redact_secrets(secrets_new, marker) or ''},
         ]
-
-        drift = loaded_conn_drift(spec, conns.get(self.name)) if daemon_ok else []
+        drift = loaded_conn_drift(spec, conns.get(self.name)) if self.daemon_ok else []
         if drift and not files:
             self.result['drift'] = drift
-        need_load = bool(files) or bool(drift)
+        self.need_load = bool(files) or bool(drift)
 
-        sas_before = self.list_sas() if daemon_ok else []
+    def write(self):
+        """Write (or remove) the files that differ; returns what restores the previous ones."""
+        restore = []
+        for path, content, mode in self.files:
+            restore.append((path, self.old.get(path), CONF_MODE if path == self.conf_path else SECRETS_MODE))
+            self.act(('remove %s' if content is None else 'write %s') % os.path.relpath(path, self.dir))
+            if not self.module.check_mode:
+                if content is None:
+                    self.remove_file(path)
+                else:
+                    self.write_file(path, content, mode)
+        return restore
 
-        if need_load:
+    def own_paths(self):
+        """The files a run of this tunnel reads: read at once, under the lock."""
+        return [os.path.join(self.dir, 'swanctl.conf'), self.confd, self.conf_path, self.secrets_path]
+
+    def present(self):
+        self.lock(read=self.own_paths())
+        # Reading the loaded connections changes nothing; they are needed to check this tunnel's
+        # subnets and identities against the other tunnels, and all input errors are reported at once.
+        conns = {}
+        daemon_error = None
+        try:
+            conns = self.swanctl.list_conns()
+        except DaemonError as e:
+            self.daemon_ok = False
+            daemon_error = to_native(e)
+        dummy, warnings = self.validate(conns)
+        if not self.daemon_ok:
+            if not self.module.check_mode:
+                self.fail('cannot talk to charon: %s. Is the strongSwan daemon running, and is vici_uri right?'
+                          % daemon_error)
+            self.module.warn('cannot talk to charon, so the check covers the files only: %s' % daemon_error)
+        for warning in warnings:
+            self.module.warn(warning)
+
+        self.mark_log()
+        self.ensure_confd()
+        self.ensure_swanctl_conf()
+        self.plan(conns)
+        sas_before = self.list_sas() if self.daemon_ok else []
+
+        if self.need_load:
             self.check_tree()
-            restore = []
-            for path, content, mode in files:
-                old = conf_old if path == self.conf_path else secrets_old
-                restore.append((path, old, CONF_MODE if path == self.conf_path else SECRETS_MODE))
-                self.act(('remove %s' if content is None else 'write %s') % os.path.relpath(path, self.dir))
-                if not self.module.check_mode:
-                    if content is None:
-                        self.remove_file(path)
-                    else:
-                        self.write_file(path, content, mode)
+            restore = self.write()
             if self.module.check_mode:
                 self.act('load-creds')
                 self.act('load-conns')
@@ -817,14 +1043,18 @@ class Tunnel(object):
                 self.result['changed'] = True
                 self.load(restore)
 
-        if not daemon_ok:
+        if not self.daemon_ok:
             return
+        self.converge(sas_before)
+
+    def converge(self, sas_before):
+        """Bring the loaded tunnel to its state: initiate, wait, terminate."""
         state = self.p['state']
         # An SA that was up before the connection's settings changed and that charon kept (it does
         # with start_action=none) runs on the old settings. A new key alone does not matter to an
         # established SA: it is used at the next authentication.
         kept = []
-        conf_changed = any(path == self.conf_path for path, _content, _mode in files)
+        conf_changed = any(path == self.conf_path for path, _content, _mode in self.files)
         if conf_changed and not self.module.check_mode:
             before_ids = set(sa['uniqueid'] for sa in sas_before)
             kept = [sa for sa in self.list_sas() if sa['uniqueid'] in before_ids]
@@ -839,14 +1069,15 @@ class Tunnel(object):
             self.module.warn('the IKE SA of %s that was up keeps running on the previous settings until it is '
                              're-established (state=stopped then started, or restart_on_change with state=started)'
                              % self.name)
+        reread = self.need_load and not self.module.check_mode
         if state == 'started':
-            sas = sas_before if self.module.check_mode else self.list_sas()
+            sas = self.list_sas() if reread else sas_before
             if child_installed(sas, self.name):
                 return
             if busy(sas):
                 # charon is already at it (start_action=start after a load, or an earlier initiation):
                 # a second initiation would make a duplicate IKE SA.
-                self.actions.append('wait for the initiation under way')
+                self.actions.append('wait for the initiation under way' + (' of %s' % self.name if self.in_set else ''))
                 if not self.module.check_mode:
                     self.wait_installed(self.p['wait_timeout'] if self.p['wait'] else 0,
                                         'the initiation under way did not bring tunnel %s up' % self.name,
@@ -854,14 +1085,14 @@ class Tunnel(object):
                 return
             self.initiate()
         elif state == 'stopped':
-            sas = sas_before if self.module.check_mode else self.list_sas()
+            sas = self.list_sas() if reread else sas_before
             if sas:
                 self.terminate()
         elif state == 'present' and self.p['wait'] and not self.module.check_mode:
             self.wait_installed(self.p['wait_timeout'], 'tunnel %s was not brought up by the peer' % self.name)
 
     def initiate(self):
-        self.act('initiate')
+        self.act('initiate', own=True)
         if self.module.check_mode:
             return
         timeout = self.p['wait_timeout'] if self.p['wait'] else 2
@@ -883,7 +1114,8 @@ class Tunnel(object):
         refusal = self.refusal(file_lines + lines)
         if self.p['wait']:
             self.result['log'] = log
-            self.status()
+            if not self.in_set:
+                self.status()
             self.fail('tunnel %s did not come up within %ds: %s%s%s'
                       % (self.name, self.p['wait_timeout'], reason, refusal, summary(log)))
         self.result['log'] = log
@@ -898,7 +1130,7 @@ class Tunnel(object):
         return '; ' + text if text else ''
 
     def terminate(self, ike_id=None):
-        self.act('terminate' if ike_id is None else 'terminate IKE SA #%s' % ike_id)
+        self.act('terminate' if ike_id is None else 'terminate IKE SA #%s' % ike_id, own=ike_id is None)
         if self.module.check_mode:
             return
         target = ['--ike', self.name] if ike_id is None else ['--ike-id', str(ike_id)]
@@ -912,7 +1144,7 @@ class Tunnel(object):
         """Poll until the CHILD_SA is installed; fail after ``limit`` seconds with the log lines."""
         deadline = time.time() + limit
         tap = None
-        if not self.p['log_path'] and limit > 0:
+        if not self.p['log_path'] and limit > 0 and not self.host.prefix:
             tap = ViciLogTap(self.p['vici_uri']).start()
         try:
             while True:
@@ -925,7 +1157,7 @@ class Tunnel(object):
                     break
                 if tap:
                     tap.poll()
-                time.sleep(1)
+                time.sleep(POLL)
         except DaemonError as e:
             if tap:
                 tap.stop()
@@ -938,52 +1170,324 @@ class Tunnel(object):
         refusal = self.refusal(log)
         log = log[-LOG_LINES:]
         self.result['log'] = log
-        self.status()
+        if not self.in_set:
+            self.status()
         self.fail('%s within %ds%s%s' % (failure, limit, refusal,
                                          summary(log) or '; no log lines of this connection were seen'))
+
+    def absent_files(self):
+        """Remove this tunnel's files; whether it had any."""
+        conf_old = self.read(self.conf_path)
+        secrets_old = self.read(self.secrets_path)
+        self.result['diff'] = [
+            {'before_header': self.conf_path, 'after_header': self.conf_path, 'before': conf_old or '', 'after': ''},
+            {'before_header': self.secrets_path, 'after_header': self.secrets_path,
+             'before': redact_secrets(secrets_old) or '', 'after': ''},
+        ]
+        for path, old in ((self.conf_path, conf_old), (self.secrets_path, secrets_old)):
+            if old is not None:
+                self.act('remove %s' % os.path.relpath(path, self.dir))
+                if not self.module.check_mode:
+                    self.remove_file(path)
+        return conf_old is not None or secrets_old is not None
 
     def absent(self):
         try:
             validate_name(self.name)
         except SwanctlError as e:
             self.fail(to_native(e), errors=e.errors)
-        self.lock()
-        conf_old = read_file(self.conf_path)
-        secrets_old = read_file(self.secrets_path)
-        self.result['diff'] = [
-            {'before_header': self.conf_path, 'after_header': self.conf_path, 'before': conf_old or '', 'after': ''},
-            {'before_header': self.secrets_path, 'after_header': self.secrets_path,
-             'before': redact_secrets(secrets_old) or '', 'after': ''},
-        ]
-        daemon_ok = True
+        self.lock(read=self.own_paths())
         conns = {}
         sas = []
         try:
             conns = self.swanctl.list_conns()
             sas = self.swanctl.list_sas(self.name)
         except DaemonError as e:
-            daemon_ok = self.daemon_ok = False
+            self.daemon_ok = False
             self.module.warn('cannot talk to charon, only the files are removed: %s' % to_native(e))
-        if daemon_ok and (conf_old is not None or secrets_old is not None or self.name in conns):
+        had_files = self.read(self.conf_path) is not None or self.read(self.secrets_path) is not None
+        if self.daemon_ok and (had_files or self.name in conns):
             self.check_tree()
-        for path, old in ((self.conf_path, conf_old), (self.secrets_path, secrets_old)):
-            if old is not None:
-                self.act('remove %s' % os.path.relpath(path, self.dir))
-                if not self.module.check_mode:
-                    self.remove_file(path)
-        if daemon_ok and (conf_old is not None or secrets_old is not None or self.name in conns):
+        self.absent_files()
+        if self.daemon_ok and (had_files or self.name in conns):
             if self.module.check_mode:
                 self.act('load-creds')
                 self.act('load-conns')
             else:
-                if conf_old is None and secrets_old is None:
+                if not had_files:
                     self.result['changed'] = True
                 self.load()
                 if self.name in self.list_conns():
                     self.module.warn('connection %s is still loaded after --load-conns: it is defined in another '
                                      'file under %s' % (self.name, self.dir))
-        if daemon_ok and sas:
+        if self.daemon_ok and sas:
             self.terminate()
+
+
+class TunnelSet(object):
+    """All the tunnels of a host (the tunnels option) in one run: one lock, one read of the files,
+    charon's settings (restarting charon only when they change), one load, the initiations, one wait
+    and one status."""
+
+    def __init__(self, module):
+        self.module = module
+        p = module.params
+        self.p = p
+        self.dir = p['swanctl_dir'].rstrip('/') or '/'
+        self.host = make_host(module)
+        self.swanctl = make_swanctl(module, self.host, self.dir, self.fail)
+        self.actions = []
+        self.result = {'changed': False, 'state': p['state'], 'actions': self.actions}
+        self.secrets = [p.get('psk')] + [t.get('psk') for t in p['tunnels']]
+        names = [t['name'] for t in p['tunnels']]
+        twice = sorted(set(n for n in names if names.count(n) > 1))
+        if not names or twice:
+            module.fail_json(msg='tunnels: give each tunnel a name of its own (%s)'
+                                 % ('twice: ' + ', '.join(twice) if twice else 'the list is empty'))
+        defaults = dict((k, v) for k, v in p.items() if k not in ('tunnels', 'name'))
+        self.tunnels = []
+        for entry in p['tunnels']:
+            params = dict(defaults)
+            params.update((k, v) for k, v in entry.items() if v is not None)
+            self.tunnels.append(Tunnel(module, params, self.host, self.swanctl, self.actions, in_set=True))
+        self.lead = self.tunnels[0]
+        self.cache = {}
+        self.daemon_ok = True
+
+    def fail(self, msg, **kwargs):
+        self.host.unlock()
+        result = dict(self.result, **kwargs)
+        result.pop('changed', None)
+        self.module.fail_json(msg=scrub(msg, self.secrets), changed=self.changed(), **scrub(result, self.secrets))
+
+    def changed(self):
+        return self.result['changed'] or any(t.result['changed'] for t in self.tunnels)
+
+    def done(self):
+        self.host.unlock()
+        self.result['changed'] = self.changed()
+        self.module.exit_json(**scrub(self.result, self.secrets))
+
+    def run(self):
+        try:
+            self.read_files()
+            self.apply_charon_settings()
+            conns = self.wait_for_charon()
+            if self.p['state'] == 'absent':
+                self.absent(conns)
+            else:
+                self.present(conns)
+        except Failed as e:
+            self.fail(e.msg, **e.extra)
+
+    def read_files(self):
+        """Take the lock and read every file the run may change, in one go."""
+        c = self.p['charon'] or {}
+        settings = c.get('settings_dir') or '/etc/strongswan.d'
+        self.settings = []
+        if c.get('datapath'):
+            self.settings.append(('datapath', os.path.join(settings, 'charon', 'kernel-libipsec.conf')))
+        if c.get('filelog'):
+            self.settings.append(('filelog', os.path.join(settings, 'charon-logging.conf')))
+        paths = self.lead.own_paths()[:2] + [path for t in self.tunnels for path in (t.conf_path, t.secrets_path)]
+        paths += [path for dummy, path in self.settings]
+        if c.get('datapath') == 'auto':
+            paths += [sign for sign in ESP_SIGNS if sign not in paths]
+        self.lead.cache = self.cache
+        self.lead.lock(read=paths)
+        for t in self.tunnels:
+            t.cache = self.cache
+
+    def apply_charon_settings(self):
+        """Write charon's settings that differ; restart charon when one did."""
+        if not self.settings:
+            return
+        c = self.p['charon']
+        info = {'restarted': False}
+        diff = []
+        changed = []
+        for what, path in self.settings:
+            if what == 'datapath':
+                datapath = c['datapath']
+                if datapath == 'auto':
+                    datapath = self.esp_datapath(self.cache[path][0])
+                info['datapath'] = datapath
+                text = datapath_conf(datapath)
+            else:
+                text = filelog_conf(c['filelog'])
+            old = self.cache[path][0]
+            diff.append({'before_header': path, 'after_header': path, 'before': old or '', 'after': text})
+            if not same_settings(old, text):
+                changed.append((path, text))
+        self.result['charon'] = info
+        self.result['diff'] = diff
+        for path, text in changed:
+            self.lead.act('write %s' % path)
+            if not self.module.check_mode:
+                self.lead.write_file(path, text, CONF_MODE)
+        if not changed:
+            return
+        self.lead.act('restart charon')
+        if self.module.check_mode:
+            return
+        rc, out, err = self.lead.io(self.host.run, RESTART)
+        if rc != 0:
+            self.fail('charon was not restarted on %s for its new settings (rc=%d): %s'
+                      % (self.host.where, rc, clean_output(out + '\n' + err) or 'no output'))
+        info['restarted'] = True
+
+    def esp_datapath(self, current):
+        """``auto``: kernel when the kernel has ESP support, else libipsec. ESP loaded (read with the
+        files) decides at once; otherwise the probe, which tries to load it, runs unless libipsec was
+        already chosen (an earlier probe tried that)."""
+        if esp_loaded(self.cache, ESP_SIGNS):
+            return 'kernel'
+        if same_settings(current, datapath_conf('libipsec')):
+            return 'libipsec'
+        rc = self.lead.io(self.host.run, ESP_PROBE)[0]
+        return 'kernel' if rc == 0 else 'libipsec'
+
+    def wait_for_charon(self):
+        """The loaded connections, once charon answers (it may be starting); {} in check mode without it."""
+        limit = (self.p['charon'] or {}).get('wait_timeout', 30)
+        deadline = time.time() + limit
+        while True:
+            try:
+                return self.swanctl.list_conns()
+            except DaemonError as e:
+                if missing_swanctl(e):
+                    self.fail('swanctl was not found in %s: install strongSwan there (strongswan-swanctl and '
+                              'charon-systemd) or give swanctl_path: %s' % (self.host.where, to_native(e)),
+                              swanctl_missing=True)
+                error = to_native(e)
+            if self.module.check_mode:
+                self.daemon_ok = False
+                for t in self.tunnels:
+                    t.daemon_ok = False
+                self.module.warn('cannot talk to charon, so the check covers the files only: %s' % error)
+                return {}
+            if time.time() >= deadline:
+                self.fail('charon did not answer within %d s: %s. Is the strongSwan daemon running, and is vici_uri '
+                          'right?' % (limit, error))
+            time.sleep(POLL)
+
+    def validate(self, conns):
+        """Every tunnel checked, against the host's other connections and each other; all errors at once."""
+        names = set(t.name for t in self.tunnels)
+        loaded = [o for o in other_tunnels(conns, None) if o['name'] not in names]
+        errors = []
+        warnings = []
+        for t in self.tunnels:
+            try:
+                warnings += [w for w in t.validate(conns, others=loaded)[1] if w not in warnings]
+            except Failed as e:
+                errors.append((e.msg, e.extra.get('errors') or [e.msg]))
+        if not errors:
+            siblings = [{'name': t.name, 'local_ts': t.spec['local_ts'], 'remote_ts': t.spec['remote_ts'],
+                         'local_ids': [t.spec['local_id']], 'remote_ids': [t.spec['remote_id']]} for t in self.tunnels]
+            for t in self.tunnels:
+                try:
+                    t.validate(conns, others=loaded + siblings)
+                except Failed as e:
+                    errors.append((e.msg, e.extra.get('errors') or [e.msg]))
+        if errors:
+            self.fail('; '.join(msg for msg, dummy in errors), errors=[err for dummy, errs in errors for err in errs])
+        for warning in warnings:
+            self.module.warn(warning)
+
+    def load(self, restore):
+        if self.module.check_mode:
+            self.lead.act('load-creds')
+            self.lead.act('load-conns')
+            return
+        self.result['changed'] = True
+        self.lead.load(restore, names=dict((t.name, bool(t.spec and t.spec.get('psk'))) for t in self.tunnels))
+
+    def present(self, conns):
+        self.validate(conns)
+        offset = self.host.size(self.p['log_path']) or 0 if self.p['log_path'] else None
+        for t in self.tunnels:
+            t.log_offset = offset
+        self.lead.ensure_confd()
+        self.lead.ensure_swanctl_conf()
+        for t in self.tunnels:
+            t.plan(conns)
+        sas_before = self.query(self.swanctl.list_sas) if self.daemon_ok else []
+        loaded = False
+        if any(t.need_load for t in self.tunnels):
+            self.lead.check_tree(own=[path for t in self.tunnels for path in (t.conf_path, t.secrets_path)])
+            restore = []
+            for t in self.tunnels:
+                restore += t.write()
+            self.load(restore)
+            loaded = True
+        self.result['diff'] = self.result.get('diff', []) + [d for t in self.tunnels for d in t.result['diff']]
+        kept = ('name', 'conf_path', 'secrets_path', 'drift', 'tunnel')
+        self.result['results'] = [dict((k, v) for k, v in t.result.items() if k in kept) for t in self.tunnels]
+        if not self.daemon_ok:
+            return
+        failures = []
+        for t in self.tunnels:
+            try:
+                t.converge(sas_for(sas_before, t.name))
+            except Failed as e:
+                failures.append((t, e))
+        acted = loaded or any(a.startswith(('initiate', 'terminate', 'wait')) for a in self.actions)
+        self.report(sas_before if not acted or self.module.check_mode else None, conns if not loaded else None)
+        if failures:
+            self.fail('; '.join(e.msg for dummy, e in failures),
+                      failed_tunnels=[t.name for t, dummy in failures],
+                      peer_refusal=next((t.result['peer_refusal'] for t, dummy in failures
+                                         if t.result.get('peer_refusal')), None),
+                      peer_refusals=dict((t.name, t.result['peer_refusal']) for t, dummy in failures
+                                         if t.result.get('peer_refusal')),
+                      logs=dict((t.name, t.result.get('log') or []) for t, dummy in failures))
+
+    def absent(self, conns):
+        for t in self.tunnels:
+            try:
+                validate_name(t.name)
+            except SwanctlError as e:
+                self.fail(to_native(e), errors=e.errors)
+        sas = self.query(self.swanctl.list_sas) if self.daemon_ok else []
+        names = set(t.name for t in self.tunnels)
+        had = [t for t in self.tunnels if self.cache[t.conf_path][0] is not None
+               or self.cache[t.secrets_path][0] is not None or t.name in conns]
+        if self.daemon_ok and had:
+            self.lead.check_tree(own=[path for t in self.tunnels for path in (t.conf_path, t.secrets_path)])
+        for t in self.tunnels:
+            t.absent_files()
+        self.result['diff'] = [d for t in self.tunnels for d in t.result['diff']]
+        if self.daemon_ok and had:
+            self.load(None)
+            if not self.module.check_mode:
+                still = sorted(names & set(self.query(self.swanctl.list_conns)))
+                if still:
+                    self.module.warn('connections %s are still loaded after --load-conns: they are defined in other '
+                                     'files under %s' % (', '.join(still), self.dir))
+        for t in self.tunnels:
+            if self.daemon_ok and sas_for(sas, t.name):
+                t.terminate()
+        if self.daemon_ok:
+            self.report(None, None)
+
+    def query(self, call):
+        try:
+            return call()
+        except DaemonError as e:
+            self.fail('cannot read the state of charon: %s; %s' % (to_native(e), QUERY_FIX))
+
+    def report(self, sas, conns):
+        """The status of every tunnel of the set, as ipsec_tunnel_info returns it (read again when the
+        run changed something)."""
+        try:
+            sas = self.swanctl.list_sas() if sas is None else sas
+            conns = self.swanctl.list_conns() if conns is None else conns
+        except DaemonError as e:
+            self.module.warn('could not read the tunnel status: %s' % to_native(e))
+            return
+        self.result['tunnels'] = [tunnel_status(t.name, sas, conns.get(t.name))
+                                  for t in sorted(self.tunnels, key=lambda t: t.name)]
 
 
 def busy(sas):
@@ -1002,10 +1506,42 @@ def summary(log):
     return '; last daemon log lines: ' + ' | '.join(log[-8:])
 
 
+def tunnel_options():
+    """The options of one tunnel, without defaults: an entry of tunnels takes what it does not give
+    from the options of the same name."""
+    return dict(
+        name=dict(type='str', required=True),
+        local_addrs=dict(type='list', elements='str'),
+        remote_addrs=dict(type='list', elements='str'),
+        local_id=dict(type='str'),
+        remote_id=dict(type='str'),
+        local_ts=dict(type='list', elements='str'),
+        remote_ts=dict(type='list', elements='str'),
+        auth=dict(type='str', choices=list(AUTH_METHODS)),
+        psk=dict(type='str', no_log=True),
+        local_cert=dict(type='str'),
+        remote_cacert=dict(type='str'),
+        ike_version=dict(type='int', choices=list(IKE_VERSIONS)),
+        ike_proposals=dict(type='list', elements='str'),
+        esp_proposals=dict(type='list', elements='str'),
+        dpd_delay=dict(type='int'),
+        dpd_action=dict(type='str', choices=list(DPD_ACTIONS)),
+        start_action=dict(type='str', choices=list(START_ACTIONS)),
+        allow_weak_crypto=dict(type='bool'),
+    )
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type='str', required=True),
+            name=dict(type='str'),
+            tunnels=dict(type='list', elements='dict', options=tunnel_options()),
+            charon=dict(type='dict', options=dict(
+                datapath=dict(type='str', choices=list(DATAPATHS)),
+                filelog=dict(type='path'),
+                settings_dir=dict(type='path', default='/etc/strongswan.d'),
+                wait_timeout=dict(type='int', default=30),
+            )),
             state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped']),
             local_addrs=dict(type='list', elements='str', default=list(DEFAULT_LOCAL_ADDRS)),
             remote_addrs=dict(type='list', elements='str'),
@@ -1032,7 +1568,11 @@ def main():
             swanctl_path=dict(type='path'),
             vici_uri=dict(type='str'),
             log_path=dict(type='path'),
+            container=dict(type='str'),
+            **docker_argument_spec()
         ),
+        mutually_exclusive=[('name', 'tunnels')],
+        required_one_of=[('name', 'tunnels')],
         supports_check_mode=True,
     )
     check_path_options(module)
@@ -1040,6 +1580,12 @@ def main():
         module.fail_json(msg='wait_timeout: %d is out of range; use 1 to 3600 seconds' % module.params['wait_timeout'])
     if not 0 <= module.params['lock_timeout'] <= 86400:
         module.fail_json(msg='lock_timeout: %d is out of range; use 0 to 86400 seconds' % module.params['lock_timeout'])
+    if module.params['tunnels'] is not None:
+        tunnels = TunnelSet(module)
+        tunnels.run()
+        tunnels.done()
+    if module.params['charon']:
+        module.fail_json(msg='charon: the charon settings go with tunnels, the whole set of the host\'s tunnels')
     tunnel = Tunnel(module)
     if module.params['state'] == 'absent':
         tunnel.absent()

@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
   - poscloud.fleet.attributes
+  - poscloud.fleet.docker_engine
 attributes:
   platform:
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.
@@ -42,6 +43,16 @@ options:
       - URI of charon's vici socket, for example C(unix:///var/run/charon.vici) (swanctl's default when
         not given).
     type: str
+  container:
+    description:
+      - Ask the charon of this container instead of the target's own. The module runs on the host of the
+        container's Docker engine and runs C(swanctl) with C(docker exec <container>), so nothing but the
+        engine's C(docker) client is needed on that host (a cloud host that runs many stores' instances).
+      - I(swanctl_path) is then the program inside the container (C(swanctl) on its C(PATH) when not given).
+      - The Docker client's options (I(docker_host), I(docker_cli), I(docker_timeout)) and the C(docker)
+        client among the requirements apply only with I(container).
+    type: str
+    version_added: 0.3.0
 notes:
   - Times the daemon gives as seconds ago (C(established), C(install_time)) are also returned as UTC
     timestamps (C(established_since), C(installed_since)) computed on the target.
@@ -70,6 +81,13 @@ EXAMPLES = r'''
     msg: >-
       {{ store42.tunnels[0].ike_sas | map(attribute='child_sas') | flatten
          | selectattr('state', 'equalto', 'INSTALLED') | map(attribute='bytes_in') | sum }} bytes in
+
+# On a cloud host that runs the stores' POS instances: the module runs on the host and asks the
+# charon of one instance through docker exec.
+- name: Status of store 42's tunnels, from its instance on this cloud host
+  poscloud.fleet.ipsec_tunnel_info:
+    container: pos_0042
+  register: store42_on_host
 
 - name: Works in check mode too (nothing is changed either way)
   poscloud.fleet.ipsec_tunnel_info:
@@ -252,8 +270,10 @@ connections:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, Swanctl
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.host import make_host, make_swanctl
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import tunnel_status
 
 
@@ -263,18 +283,21 @@ def main():
             name=dict(type='list', elements='str'),
             swanctl_path=dict(type='path'),
             vici_uri=dict(type='str'),
+            container=dict(type='str'),
+            **docker_argument_spec()
         ),
         supports_check_mode=True,
     )
     check_path_options(module)
     p = module.params
-    binary = p['swanctl_path'] or module.get_bin_path('swanctl', required=True, opt_dirs=['/usr/sbin', '/sbin'])
-    swanctl = Swanctl(module.run_command, binary, p['vici_uri'], on_timeout=lambda msg: module.fail_json(msg=msg))
+    host = make_host(module)
+    swanctl = make_swanctl(module, host, None, lambda msg: module.fail_json(msg=msg))
     try:
         conns = swanctl.list_conns()
         sas = swanctl.list_sas()
     except DaemonError as e:
-        module.fail_json(msg='%s. Is the strongSwan daemon running, and is vici_uri right?' % e)
+        module.fail_json(msg='%s. Is the strongSwan daemon running%s, and is vici_uri right?'
+                             % (e, ' in container %s' % p['container'] if p['container'] else ''))
     names = set(conns) | set(sa['name'] for sa in sas)
     if p['name']:
         names = set(p['name'])

@@ -3,8 +3,8 @@ password hashes, when the inventory has any) appear nowhere in the output of vpn
 directly and through ansible-runner as AWX runs it, nor in the runner's artefacts.
 
 The run is made to fail on purpose with a tunnel of its own ("secretprobe") whose peer address
-does not answer and whose item carries the store's key: the loop, the failure message and the
-module's invocation are all printed at -vvv. The store's real tunnels are left as they are, and the
+does not answer and whose entry carries the store's key: the tunnels list, the failure message and
+the module's invocation are all printed at -vvv. The store's real tunnels are left as they are, and the
 probe tunnel is deleted afterwards."""
 import glob
 import json
@@ -118,9 +118,9 @@ def test_a_failed_vpn_run_at_vvv_prints_no_secret(lab, probe_vars, tmp_path):
     assert proc.returncode != 0, proc.stdout[-3000:]
     output = proc.stdout + proc.stderr
     # It failed where it was meant to: applying the probe tunnel, whose peer never answers.
-    applying = output.find('Apply each tunnel]')
+    applying = output.find("Apply the tunnels and charon's settings, bring them up and report them]")
     assert applying >= 0, output[-3000:]
-    assert 'failed: [%s' % STORE in output[applying:] and PROBE in output[applying:], output[-3000:]
+    assert 'fatal: [%s' % STORE in output[applying:] and PROBE in output[applying:], output[-3000:]
     assert not hits(secrets, output), 'a secret is in the -vvv output'
 
     # 2. The same through ansible-runner, as AWX runs it; then every artefact it wrote.

@@ -228,6 +228,169 @@ def test_test_print_fails_clearly_when_the_tunnel_is_down(lab, tunnel_up):
         assert rc == 0, failures(out)
 
 
+def module(host, name, args, check=False):
+    """One module run, ad hoc, on a host of the lab inventory: its result."""
+    cmd = [os.path.join(BIN, 'ansible'), host, '-i', LAB, '-m', name, '-a', json.dumps(args)] + (['--check', '--diff'] if check else [])
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.posix.json'),
+                          capture_output=True, text=True, check=False)
+    # the JSON document, then profile_tasks' summary
+    out = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('{'):])[0]
+    return list(out['plays'][0]['tasks'][0]['hosts'].values())[0]
+
+
+# The lab router's ends of the store's tunnels (store_lab's responders), which a test changes.
+ROUTER_COMMON = {'local_addrs': ['198.51.100.12'], 'remote_addrs': ['198.51.100.112'], 'start_action': 'none',
+                 'dpd_action': 'clear', 'log_path': '/var/log/charon.log', 'state': 'present'}
+ROUTER_TUNNELS = {
+    'phonehome': dict(ROUTER_COMMON, name='phonehome', local_id='router-12345678', remote_id='cloud-12345678',
+                      local_ts=['192.168.22.0/24'], remote_ts=['192.168.222.0/24']),
+    'backoffice': dict(ROUTER_COMMON, name='backoffice', local_id='router-12345678-bo', remote_id='cloud-12345678-bo',
+                       local_ts=['192.168.122.0/24'], remote_ts=['192.168.222.222/32']),
+}
+CLASSIC = {'ike_proposals': ['aes128-sha1-modp1024'], 'esp_proposals': ['aes128-sha1-modp1024'], 'allow_weak_crypto': True}
+
+
+def terminate(name):
+    """Take a tunnel down on the instance (nothing to do when it is down)."""
+    subprocess.run(['docker', 'exec', POS, 'swanctl', '--terminate', '--ike', name], capture_output=True, check=False)
+
+
+def router_tunnel(name, **change):
+    """The router's end of tunnel ``name`` as the lab has it, with ``change``: set by the module run on
+    this host, in the router's container (the module's container mode)."""
+    args = dict(ROUTER_TUNNELS[name], psk=psk(), container='router_%s' % STORE_ID)
+    args.update(change)
+    result = module('localhost', 'poscloud.fleet.ipsec_tunnel', args)
+    assert not result.get('failed'), result.get('msg')
+    return result
+
+
+@pytest.mark.parametrize('router,reason,words', [
+    # a store router configured by hand with classic proposals only (both tunnels: the router picks
+    # its IKE settings by address, and both tunnels share the addresses)
+    ({'phonehome': CLASSIC, 'backoffice': CLASSIC}, 'NO_PROPOSAL_CHOSEN to IKE_SA_INIT',
+     'we offered IKE aes256gcm16-prfsha384-ecp384, aes256gcm16-prfsha256-modp3072; '
+     'ESP aes256gcm16-ecp384, aes256gcm16-modp3072'),
+    ({'backoffice': {'psk': 'not-the-store-key-0123456789abcdef'}}, 'AUTHENTICATION_FAILED to IKE_AUTH',
+     'the pre-shared key or the IDs differ'),
+    ({'backoffice': {'local_ts': ['192.168.123.0/24']}}, 'TS_UNACCEPTABLE', "each side must name the other's networks"),
+], ids=['classic-proposals', 'wrong-psk', 'other-subnet'])
+def test_a_router_that_refuses_is_named_in_its_own_words(lab, tunnel_up, router, reason, words):
+    for name in router:
+        terminate(name)
+    try:
+        for name, change in router.items():
+            router_tunnel(name, **change)
+        started = time.time()
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '-e', 'ipsec_vpn_wait_timeout=10')
+        took = time.time() - started
+        assert rc != 0
+        msg = failures(out)
+        for name in router:
+            assert 'tunnel %s did not come up' % name in msg, msg
+        assert 'the peer answered %s' % reason in msg, msg
+        assert words in msg, msg
+        assert msg.index(reason) < msg.index('last daemon log lines'), msg
+        assert psk() not in json.dumps(out)
+        # a refusal is the peer's answer: the task does not sit out its wait
+        assert took < 10, took
+        results = [h for p in out['plays'] for t in p['tasks'] for h in t['hosts'].values()]
+        applied = [r for r in results if r.get('failed_tunnels')]
+        assert applied and sorted(applied[0]['failed_tunnels']) == sorted(router), results
+        for name in router:
+            assert applied[0]['peer_refusals'][name].startswith('the peer answered %s' % reason)
+        # a tunnel the router did not refuse is up, and reported
+        for t in applied[0]['tunnels']:
+            assert t['up'] == (t['name'] not in router), t
+    finally:
+        for name in router:
+            router_tunnel(name)
+            terminate(name)
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+        assert rc == 0, failures(out)
+
+
+def test_the_tunnels_are_managed_from_the_host_through_docker_exec(lab, tunnel_up):
+    # ipsec_vpn_container: the one call runs on the store's host (the controller in the lab) and
+    # reaches the instance with docker exec; no Docker connection into the instance.
+    container = ['-e', 'ipsec_vpn_container=%s' % POS]
+    for name in ('phonehome', 'backoffice'):
+        terminate(name)
+    try:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', *container)
+        assert rc == 0, failures(out)
+        tunnels = status(out)
+        assert tunnels['phonehome']['up'] and tunnels['backoffice']['up']
+        applied = [t for p in out['plays'] for t in p['tasks'] if 'Apply the tunnels and' in t['task']['name']]
+        host_result = applied[0]['hosts'][STORE]
+        assert sorted(host_result['actions']) == ['initiate backoffice', 'initiate phonehome']
+        # run on the store's host itself (its connection: local in the lab), not in the instance
+        assert host_result['_ansible_delegated_vars']['ansible_host'] == STORE
+        assert host_result['_ansible_delegated_vars']['ansible_connection'] == 'local'
+        # a change is written inside the container (atomically, mode kept) and loaded; the other tunnel is not re-keyed
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', *container,
+                               '-e', tunnels_with(dpd_delay=45))
+        assert rc == 0, failures(out)
+        after = status(out)
+        assert after['backoffice']['config']['dpd_delay'] == 45
+        assert_not_rekeyed(after['phonehome'], tunnels['phonehome'])
+        assert 'dpd_delay = 45s' in lab.docker('exec', POS, 'cat', '/etc/swanctl/conf.d/backoffice.conf')
+        modes = lab.docker('exec', POS, 'sh', '-c', 'stat -c "%a %n" /etc/swanctl/conf.d/*')
+        assert '600 /etc/swanctl/conf.d/backoffice.secrets.conf' in modes and '/.tmp-' not in modes
+        # check mode through docker exec changes nothing
+        before = conf_state(lab)
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', '--check', '--diff',
+                               *container, '-e', tunnels_with(dpd_delay=50))
+        assert rc == 0 and out['stats'][STORE]['changed'] > 0
+        assert conf_state(lab) == before
+        # the status action, with ipsec_tunnel_info through docker exec
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=status', *container)
+        assert rc == 0, failures(out)
+        assert status(out)['backoffice']['config']['dpd_delay'] == 45
+    finally:
+        rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', *container)
+        assert rc == 0, failures(out)
+    # and back to the original: a no-op, run either way
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create', *container)
+    assert rc == 0 and out['stats'][STORE]['changed'] == 0, failures(out)
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0 and out['stats'][STORE]['changed'] == 0, failures(out)
+
+
+def test_the_module_alone_on_the_host_reports_a_container_s_tunnels(lab, tunnel_up):
+    info = module('localhost', 'poscloud.fleet.ipsec_tunnel_info', {'container': POS})
+    assert not info.get('failed'), info.get('msg')
+    assert set(info['connections']) == {'phonehome', 'backoffice'}
+    assert all(t['up'] for t in info['tunnels'])
+    gone = module('localhost', 'poscloud.fleet.ipsec_tunnel_info', {'container': 'pos_00000000'})
+    assert gone.get('failed') and 'pos_00000000' in gone['msg']
+
+
+def applied(out):
+    """The result of the role's one call."""
+    return [h for p in out['plays'] for t in p['tasks'] if 'Apply the tunnels and' in t['task']['name']
+            for h in t['hosts'].values()][0]
+
+
+def test_changed_charon_settings_restart_charon_once_and_the_tunnels_come_back(lab, tunnel_up):
+    logging = '/etc/strongswan.d/charon-logging.conf'
+    lab.docker('exec', POS, 'sed', '-i', 's/default = 1/default = 2/', logging)
+    charon = lab.docker('exec', POS, 'pgrep', '-x', 'charon-systemd').split()
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0, failures(out)
+    result = applied(out)
+    assert result['charon'] == {'datapath': 'libipsec', 'restarted': True}
+    assert result['actions'][:2] == ['write %s' % logging, 'restart charon']
+    assert lab.docker('exec', POS, 'pgrep', '-x', 'charon-systemd').split() != charon
+    assert 'default = 1' in lab.docker('exec', POS, 'cat', logging)
+    tunnels = status(out)
+    assert tunnels['phonehome']['up'] and tunnels['backoffice']['up']
+    # settings as they are: no restart
+    rc, out = lab.playbook('playbooks/vpn.yml', '-l', STORE, '-e', 'vpn_action=create')
+    assert rc == 0 and out['stats'][STORE]['changed'] == 0, failures(out)
+    assert applied(out)['charon'] == {'datapath': 'libipsec', 'restarted': False}
+
+
 def test_a_new_snapshot_keeps_the_tunnels_and_the_fleet_update_waits_for_them(lab, tunnel_up):
     # Runs last: replacing the instance re-establishes the tunnels the tests above compare.
     running = lab.docker('inspect', '-f', '{{.Image}}', POS).strip()

@@ -606,7 +606,8 @@ def test_sas_that_cannot_be_listed_for_started_or_stopped_fail_clearly(daemon, s
     run(daemon)
     daemon.add_sa('store-0042')
     daemon.calls = []
-    fail_nth(daemon, '--list-sas', 2)  # the first lists the SAs before anything else
+    # nothing to load: the SAs are read once, before anything else, and that answer decides
+    fail_nth(daemon, '--list-sas', 1)
     out = run(daemon, state=state)
     assert_clear_failure(out, 'swanctl --list-sas --pretty --noblock --ike store-0042')
     assert out.result['changed'] is False
@@ -874,3 +875,204 @@ def test_a_lock_held_by_another_run_fails_after_lock_timeout(daemon, lock_timeou
 def test_lock_timeout_is_checked(daemon):
     out = run(daemon, lock_timeout=-1)
     assert out.kind == 'fail' and out.result['msg'].startswith('lock_timeout:')
+
+
+# ---------------------------------------------------------------------------------------------
+# ipsec_tunnel with tunnels: the whole set of a host's tunnels in one call
+
+BACKOFFICE = dict(name='backoffice', local_id='pos-cloud-bo.example.com', remote_id='store-0042-bo.example.com',
+                  local_ts=['10.201.0.222/32'], remote_ts=['10.142.0.0/24'])
+PHONEHOME = dict(name='store-0042', local_id='pos-cloud.example.com', remote_id='store-0042.example.com',
+                 local_ts=['10.201.0.0/24'], remote_ts=['10.42.0.0/24'])
+
+
+class Host(object):
+    """The commands other than swanctl a set runs on the host: the ESP probe and charon's restart."""
+
+    def __init__(self, daemon, esp=False):
+        self.daemon = daemon
+        self.esp = esp
+        self.restarts = 0
+        self.probes = 0
+
+    def __call__(self, cmd, **kwargs):
+        if cmd[0] == 'sh' and 'esp4' in cmd[2]:
+            self.probes += 1
+            return (0 if self.esp else 1), '', ''
+        if cmd[0] == 'sh' and 'pgrep' in cmd[2]:
+            self.restarts += 1
+            return 0, '', ''
+        return self.daemon(cmd, **kwargs)
+
+
+@pytest.fixture
+def host(daemon, monkeypatch):
+    h = Host(daemon)
+    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', lambda self, cmd, **kw: h(cmd, **kw))
+    return h
+
+
+def run_set(daemon, tunnels=None, check_mode=False, diff=False, **kw):
+    p = dict(tunnels=tunnels or [dict(PHONEHOME), dict(BACKOFFICE)], local_addrs=['198.51.100.10'],
+             remote_addrs=['203.0.113.42'], psk=PSK, swanctl_dir=daemon.dir, swanctl_path='/usr/sbin/swanctl',
+             state='started', wait=True)
+    p.update(kw)
+    return run_module(ipsec_tunnel.main, p, check_mode, diff)
+
+
+def swanctl_ops(daemon):
+    return [c[1] for c in daemon.calls]
+
+
+def test_a_set_is_written_loaded_once_initiated_and_reported_then_a_second_run_only_reads(daemon, host):
+    out = run_set(daemon)
+    assert out.kind == 'exit', out.result
+    r = out.result
+    assert r['changed'] is True
+    assert r['actions'] == ['write conf.d/store-0042.conf', 'write conf.d/store-0042.secrets.conf',
+                            'write conf.d/backoffice.conf', 'write conf.d/backoffice.secrets.conf',
+                            'load-creds', 'load-conns', 'initiate store-0042', 'initiate backoffice']
+    assert swanctl_ops(daemon).count('--load-conns') == 1 and swanctl_ops(daemon).count('--load-creds') == 1
+    assert [t['name'] for t in r['tunnels']] == ['backoffice', 'store-0042']
+    assert all(t['up'] and t['loaded'] for t in r['tunnels'])
+    assert stat.S_IMODE(os.stat(secrets_file(daemon, 'backoffice')).st_mode) == 0o600
+    assert_no_psk(r)
+
+    daemon.calls = []
+    again = run_set(daemon)
+    assert again.kind == 'exit', again.result
+    assert again.result['changed'] is False and again.result['actions'] == []
+    # a no-op reads the loaded connections and the SAs once each, and nothing else
+    assert sorted(swanctl_ops(daemon)) == ['--list-conns', '--list-sas']
+    assert all(t['up'] for t in again.result['tunnels'])
+
+
+def test_a_set_in_check_mode_changes_nothing_and_shows_every_file_with_the_keys_redacted(daemon, host):
+    out = run_set(daemon, check_mode=True, diff=True)
+    assert out.kind == 'exit', out.result
+    assert out.result['changed'] is True
+    assert writes(daemon) == []
+    assert not os.listdir(os.path.join(daemon.dir, 'conf.d'))
+    headers = [d['after_header'] for d in out.result['diff']]
+    assert headers == [conf_file(daemon), secrets_file(daemon), conf_file(daemon, 'backoffice'),
+                       secrets_file(daemon, 'backoffice')]
+    assert all('secret = <redacted>' in d['after'] for d in out.result['diff'][1::2])
+    assert_no_psk(out.result)
+
+
+def test_a_tunnel_of_the_set_the_peer_refuses_fails_the_task_after_the_others_came_up(daemon, host):
+    def refuse_backoffice(args):
+        if args[0] == '--initiate' and args[args.index('--child') + 1] == 'backoffice':
+            return 1, fixture('initiate-authfail.txt'), ''
+        return None
+    daemon.override = refuse_backoffice
+    out = run_set(daemon, wait_timeout=10)
+    assert out.kind == 'fail'
+    r = out.result
+    assert r['failed_tunnels'] == ['backoffice']
+    assert r['msg'].startswith('tunnel backoffice did not come up within 10s: ')
+    assert 'the peer answered AUTHENTICATION_FAILED to IKE_AUTH' in r['msg']
+    assert r['peer_refusal'].startswith('the peer answered AUTHENTICATION_FAILED')
+    assert set(r['peer_refusals']) == {'backoffice'}
+    assert r['logs']['backoffice'][-1] == '[IKE] received AUTHENTICATION_FAILED notify error'
+    status = dict((t['name'], t) for t in r['tunnels'])
+    assert status['store-0042']['up'] is True and status['backoffice']['up'] is False
+    assert_no_psk(r)
+
+
+def test_each_tunnel_takes_what_it_does_not_give_from_the_task(daemon, host):
+    own_key = 'backoffice-own-key-0123456789'
+    out = run_set(daemon, tunnels=[dict(PHONEHOME), dict(BACKOFFICE, psk=own_key, dpd_delay=45)])
+    assert out.kind == 'exit', out.result
+    results = dict((t['name'], t) for t in out.result['results'])
+    assert results['backoffice']['tunnel']['dpd_delay'] == 45 and results['store-0042']['tunnel']['dpd_delay'] == 30
+    with open(secrets_file(daemon, 'backoffice')) as f:
+        assert own_key in f.read()
+    assert_no_psk(out.result, PSK, own_key)
+
+
+def test_tunnels_of_a_set_that_overlap_each_other_are_refused_before_anything_is_written(daemon, host):
+    out = run_set(daemon, tunnels=[dict(PHONEHOME), dict(BACKOFFICE, remote_ts=['10.42.0.0/24'])])
+    assert out.kind == 'fail'
+    assert 'overlaps' in out.result['msg'] and 'backoffice' in out.result['msg']
+    assert not os.listdir(os.path.join(daemon.dir, 'conf.d'))
+    assert writes(daemon) == []
+
+
+def test_two_tunnels_of_one_name_are_refused(daemon, host):
+    out = run_set(daemon, tunnels=[dict(PHONEHOME), dict(PHONEHOME)])
+    assert out.kind == 'fail' and 'twice: store-0042' in out.result['msg']
+
+
+def test_charon_settings_are_written_and_charon_restarted_only_when_they_change(daemon, host, tmp_path, monkeypatch):
+    # this machine's kernel shows no ESP loaded, as the lab's
+    monkeypatch.setattr(ipsec_tunnel, 'ESP_SIGNS', (str(tmp_path / 'sys-esp4'), str(tmp_path / 'modules')))
+    settings = tmp_path / 'strongswan.d'
+    (settings / 'charon').mkdir(parents=True)
+    charon = dict(datapath='auto', filelog='/var/log/charon.log', settings_dir=str(settings))
+    out = run_set(daemon, charon=charon)
+    assert out.kind == 'exit', out.result
+    assert out.result['charon'] == {'datapath': 'libipsec', 'restarted': True}
+    assert host.restarts == 1 and host.probes == 1
+    assert 'load = yes' in (settings / 'charon' / 'kernel-libipsec.conf').read_text()
+    assert 'path = /var/log/charon.log' in (settings / 'charon-logging.conf').read_text()
+    assert out.result['actions'][:3] == ['write %s' % (settings / 'charon' / 'kernel-libipsec.conf'),
+                                         'write %s' % (settings / 'charon-logging.conf'), 'restart charon']
+
+    again = run_set(daemon, charon=charon)
+    # libipsec chosen already, and ESP still not loaded: no probe again (it tried to load ESP)
+    assert again.result['changed'] is False and host.restarts == 1 and host.probes == 1
+    assert again.result['charon'] == {'datapath': 'libipsec', 'restarted': False}
+
+    # the same settings written by an earlier release (another comment) are kept as they are
+    path = settings / 'charon' / 'kernel-libipsec.conf'
+    path.write_text('# Ansible managed\n# IPsec data path: libipsec\nkernel-libipsec {\n    load = yes\n}\n')
+    third = run_set(daemon, charon=charon)
+    assert third.result['changed'] is False and host.restarts == 1
+
+    # ESP loaded since: the kernel's data path, at once
+    (tmp_path / 'modules').write_text('xfrm_user 45056 1 - Live 0x0\nesp4 24576 0 - Live 0x0\n')
+    kernel = run_set(daemon, charon=charon, check_mode=True)
+    assert kernel.result['charon']['datapath'] == 'kernel' and host.probes == 1
+    assert kernel.result['changed'] is True and host.restarts == 1
+    assert 'restart charon' in kernel.result['actions']
+    assert 'load = yes' in path.read_text()
+
+
+def test_a_set_waits_for_a_charon_that_is_starting(daemon, host, clock):
+    daemon.reachable = False
+    seen = []
+    real = daemon.__call__
+
+    def starting(cmd, **kw):
+        # charon answers from the third question on
+        seen.append(cmd)
+        daemon.reachable = len(seen) >= 3
+        return real(cmd, **kw)
+    host.daemon = starting
+    out = run_set(daemon)
+    assert out.kind == 'exit', out.result
+    assert all(t['up'] for t in out.result['tunnels'])
+
+
+def test_a_set_says_so_when_charon_never_answers(daemon, host):
+    daemon.reachable = False
+    out = run_set(daemon, charon=dict(wait_timeout=5))
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('charon did not answer within 5 s: ')
+
+
+def test_a_set_is_removed_with_one_load(daemon, host):
+    run_set(daemon)
+    daemon.calls = []
+    out = run_set(daemon, state='absent', wait=False)
+    assert out.kind == 'exit', out.result
+    assert swanctl_ops(daemon).count('--load-conns') == 1
+    assert not os.listdir(os.path.join(daemon.dir, 'conf.d'))
+    assert daemon.loaded == {} and daemon.sas == []
+    assert all(not t['loaded'] for t in out.result['tunnels'])
+
+
+def test_name_and_tunnels_are_exclusive(daemon, host):
+    out = run_set(daemon, name='store-0042')
+    assert out.kind == 'fail' and 'mutually exclusive' in out.result['msg']
