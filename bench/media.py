@@ -44,7 +44,7 @@ BUILDERS = ('mmdebstrap', 'debootstrap')
 DEFAULT_BUILDER = 'debootstrap'
 # Old keys the archive no longer signs with: a keyring that must make both builders refuse the mirror.
 WRONG_KEYRING = '/usr/share/keyrings/debian-archive-removed-keys.gpg'
-SIGNATURE_ERRORS = ('NO_PUBKEY', 'not signed', 'unknown key', 'signature', 'Release file', 'is not signed')
+SIGNATURE_ERRORS = ('NO_PUBKEY', 'unknown key', "couldn't be verified", 'not signed', 'Invalid Release signature')
 
 
 def sh(cmd, **kw):
@@ -111,10 +111,10 @@ def compare_builders(scratch, env):
         args = module_args(None, os.path.join(scratch, 'work'), builder=builder, keyring=WRONG_KEYRING,
                            labels={'poscloud.fleet.bench': '%s-%s-keyring' % (RUN_ID, builder)})
         dummy, result = adhoc(args, env, check=False)
-        msg = result.get('msg', '')
+        msg = result.get('msg', '').replace(result.get('mirror') or '<mirror>', '<mirror>')
         refused = result.get('failed') is True and any(e in msg for e in SIGNATURE_ERRORS)
         line = [l.strip() for l in msg.splitlines() if any(e in l for e in SIGNATURE_ERRORS)]
-        signatures.append((builder, refused, (line or [msg.strip()])[0][:150]))
+        signatures.append((builder, refused, (line or [msg.strip()])[0][-150:]))
     return times, sets, phases, signatures
 
 

@@ -292,13 +292,15 @@ def update_sources_for_suite(entries, suite, mirror):
     return result
 
 
-def source_lines(sources, components):
+def source_lines(sources, components, signed_by=None):
     """One-line apt sources (``deb URI SUITE COMPONENTS``) for ``sources`` from
-    update_sources_for_suite(), credentials as given: for the downloads of a build only."""
+    update_sources_for_suite(), credentials as given: for the downloads of a build only. With
+    ``signed_by``, each source trusts that keyring and no other."""
     lines = []
+    option = '[signed-by=%s] ' % signed_by if signed_by else ''
     for uri, suite, comps in sources:
         use = list(components) if suite_family(suite) == suite else [c for c in comps if c in components] or list(components)
-        lines.append('deb %s %s %s' % (uri, suite, ' '.join(use)))
+        lines.append('deb %s%s %s %s' % (option, uri, suite, ' '.join(use)))
     return lines
 
 
@@ -319,14 +321,18 @@ def mmdebstrap_command(suite, root, sources, components, variant, arch, keyring,
                        package_cache=None, timeout=DOWNLOAD_TIMEOUT, tries=DOWNLOAD_TRIES):
     """The mmdebstrap command line of a build.
 
-    apt fetches and verifies the signed Release files of every source with ``keyring`` alone
-    (nothing marks a source trusted), bounds each download by ``timeout`` and ``tries``, and
+    apt fetches and verifies the signed Release files of every source with ``keyring`` alone (each
+    source is ``signed-by`` it, so the build host's own trusted keys play no part, as with
+    ``debootstrap --keyring``; nothing marks a source trusted), bounds each download by ``timeout`` and ``tries``, and
     resolves ``packages`` against all ``sources`` at once, so they come at their newest versions.
     /usr is merged as debootstrap merges it. The package lists are kept for the patch level. With ``package_cache``, that folder is mounted
     as apt's archive cache for the build: packages found there are not downloaded again (apt still
     checks them against the signed indices), and new ones stay there.
     """
     validate_builder_variant('mmdebstrap', variant)
+    if not re.fullmatch(r'[^\s\]\[]+', keyring or ''):
+        raise MediaError('keyring: %r cannot be a signed-by option of an apt source (no spaces or brackets)'
+                         % (keyring,))
     timeout, tries = _download_bounds(timeout, tries)
     cmd = ['mmdebstrap', '--mode=root', '--format=directory', '--variant=%s' % variant, '--arch=%s' % arch,
            '--components=%s' % ','.join(components), '--keyring=%s' % keyring,
@@ -340,7 +346,7 @@ def mmdebstrap_command(suite, root, sources, components, variant, arch, keyring,
         cmd += ['--skip=essential/unlink', '--skip=download/empty',
                 '--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind %s "$1/var/cache/apt/archives"' % cache,
                 '--customize-hook=umount "$1/var/cache/apt/archives"']
-    return cmd + [suite, root] + source_lines(sources, components)
+    return cmd + [suite, root] + source_lines(sources, components, signed_by=keyring)
 
 
 # ---------------------------------------------------------------------------------------------

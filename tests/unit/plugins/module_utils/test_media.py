@@ -297,9 +297,10 @@ def test_mmdebstrap_verifies_signatures_with_the_keyring_and_takes_every_source_
     assert '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr' in cmd
     assert '--include=python3,rsync' in cmd
     assert '--aptopt=Acquire::http::Timeout "60"' in cmd and '--aptopt=Acquire::Retries "2"' in cmd
-    assert cmd[-5:] == ['bookworm', '/w/root', 'deb http://u:p@m.example.test/debian bookworm main',
-                        'deb http://m.example.test/debian bookworm-updates main',
-                        'deb http://s.example.test/debian-security bookworm-security main']
+    # Each source trusts the keyring alone, not the build host's trusted keys.
+    assert cmd[-5:] == ['bookworm', '/w/root', 'deb [signed-by=/k.gpg] http://u:p@m.example.test/debian bookworm main',
+                        'deb [signed-by=/k.gpg] http://m.example.test/debian bookworm-updates main',
+                        'deb [signed-by=/k.gpg] http://s.example.test/debian-security bookworm-security main']
     assert not [a for a in cmd if 'hook=' in a]
 
 
@@ -320,3 +321,5 @@ def test_mmdebstrap_has_no_fakechroot_variant():
     with pytest.raises(media.MediaError, match="variant: 'fakechroot' is not a variant of the mmdebstrap builder"):
         media.mmdebstrap_command('bookworm', '/r', SOURCES, ['main'], 'fakechroot', 'amd64', '/k', [])
     media.validate_builder_variant('debootstrap', 'fakechroot')
+    with pytest.raises(media.MediaError, match='keyring: '):
+        media.mmdebstrap_command('bookworm', '/r', SOURCES, ['main'], 'minbase', 'amd64', '/my keys/k.gpg', [])

@@ -79,9 +79,10 @@ class Build(object):
     def mmdebstrap(self, cmd):
         lines = [a for a in cmd if a.startswith('deb ')]
         suite, root = cmd[-len(lines) - 2:-len(lines)]
-        assert 'deb %s %s main' % (MIRROR, suite) in lines  # the downloads themselves use the credentials
+        # the downloads themselves use the credentials
+        assert 'deb [signed-by=%s] %s %s main' % (__file__, MIRROR, suite) in lines
         assert '--aptopt=Acquire::http::Timeout "60"' in cmd and '--aptopt=Acquire::Retries "2"' in cmd
-        out = ''.join('Get:%d %s InRelease\n' % (i, line[4:]) for i, line in enumerate(lines))
+        out = ''.join('Get:%d %s InRelease\n' % (i, line.split('] ', 1)[1]) for i, line in enumerate(lines))
         if self.debootstrap_rc:
             return self.debootstrap_rc, out, 'E: Failed to fetch %s/dists/%s/InRelease 401\n' % (MIRROR, suite)
         for rel, text in (('etc/apt/sources.list', '\n'.join(lines) + '\n'),
@@ -334,7 +335,7 @@ def test_an_mmdebstrap_build_from_a_credentialed_mirror_leaves_no_credentials(mo
     # mmdebstrap took every source at once: no upgrade in the chroot afterwards.
     assert build.apt_calls == []
     [cmd] = [c for c in build.commands if c[0] == 'mmdebstrap']
-    assert ('deb %s bookworm-security main' % SECURITY in cmd) is security_updates
+    assert ('deb [signed-by=%s] %s bookworm-security main' % (__file__, SECURITY) in cmd) is security_updates
     assert [p['name'] for p in result['phases']][:2] == ['preflight', 'mmdebstrap']
     files = build.image_files
     assert APT_AUTH_PATH.lstrip('/') not in files and 'etc/apt/apt.conf.d/99mmdebstrap' not in files
@@ -343,7 +344,7 @@ def test_an_mmdebstrap_build_from_a_credentialed_mirror_leaves_no_credentials(mo
     assert not secret_in(json.dumps(result)) and not secret_in(json.dumps(params))
     written = every_file_under(tmp_path / 'evidence')
     log = [t for p, t in written.items() if p.endswith('build.log')][0]
-    assert '$ mmdebstrap' in log and 'deb %s bookworm main' % CLEAN_MIRROR in log
+    assert '$ mmdebstrap' in log and '%s bookworm main' % CLEAN_MIRROR in log
     assert [p for p, t in written.items() if secret_in(t)] == []
     assert any(secret_in(' '.join(c)) for c in build.commands)
 
