@@ -114,7 +114,10 @@ def compare_builders(scratch, env):
         msg = result.get('msg', '').replace(result.get('mirror') or '<mirror>', '<mirror>')
         refused = result.get('failed') is True and any(e in msg for e in SIGNATURE_ERRORS)
         line = [l.strip() for l in msg.splitlines() if any(e in l for e in SIGNATURE_ERRORS)]
-        signatures.append((builder, refused, (line or [msg.strip()])[0][-150:]))
+        line = (line or [msg.strip()])[0]
+        if line.startswith('%s failed' % builder):  # the module's prefix: keep the tool's words
+            line = line.split(':', 1)[-1].strip()
+        signatures.append((builder, refused, line[:160]))
     return times, sets, phases, signatures
 
 

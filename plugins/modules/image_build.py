@@ -74,9 +74,9 @@ options:
       - C(mmdebstrap) resolves the packages with apt against the suite and its update and security
         suites at once, so the root needs no upgrade afterwards, and merges C(/usr) as debootstrap
         does. It takes about half the time. Its package set can differ from debootstrap's where a
-        dependency is met by a package that provides it: debootstrap installs the named package too
+        dependency is met by a package that provides it. debootstrap installs the named package too
         (for example the empty transitional C(lsb-base), which C(openssh-server) and C(rsync) depend
-        on and the essential C(sysvinit-utils) provides); apt does not.
+        on and the essential C(sysvinit-utils) provides), apt does not.
       - The builder takes part in the input hash unless it is C(debootstrap), so images built before
         this option existed keep their hash.
     type: str

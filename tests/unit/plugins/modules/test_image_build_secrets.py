@@ -325,8 +325,8 @@ def _plain_debootstrap(cmd):
 
 
 @pytest.mark.parametrize('security_updates', [True, False])
-def test_an_mmdebstrap_build_from_a_credentialed_mirror_leaves_no_credentials(monkeypatch, tmp_path, sources,
-                                                                                security_updates):
+def test_an_mmdebstrap_build_from_a_credentialed_mirror_leaves_no_credentials(
+        monkeypatch, tmp_path, sources, security_updates):
     build = Build()
     result, params = run(monkeypatch, tmp_path, build, apt_sources=[sources], builder='mmdebstrap',
                          security_updates=security_updates)
