@@ -31,6 +31,18 @@ def secret_in(text):
     return LOGIN in text or PASSWORD in text
 
 
+def write_root(root, sources_list, extra):
+    """What a builder leaves in the root: the sources list as it was given, the package database and
+    lists, an SSH host key, and one file of its own (``extra``: path, text)."""
+    for rel, text in (('etc/apt/sources.list', sources_list), ('var/lib/dpkg/status', STATUS),
+                      ('var/lib/apt/lists/mirror_debian_dists_bookworm_InRelease', RELEASE),
+                      ('etc/ssh/ssh_host_ed25519_key', 'host key\n'), extra):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+
+
 class Build(object):
     """Stands in for debootstrap, chroot + apt-get and the docker engine."""
 
@@ -65,15 +77,8 @@ class Build(object):
         out = 'I: Retrieving InRelease from %s/dists/%s/InRelease\n' % (mirror, suite)
         if self.debootstrap_rc:
             return self.debootstrap_rc, out, 'E: Failed getting release file %s/dists/%s/Release\n' % (mirror, suite)
-        for rel, text in (('etc/apt/sources.list', 'deb %s %s main\n' % (mirror, suite)),
-                          ('var/lib/dpkg/status', STATUS),
-                          ('var/lib/apt/lists/mirror_debian_dists_bookworm_InRelease', RELEASE),
-                          ('var/log/bootstrap.log', 'Get:1 %s bookworm InRelease\n' % mirror),
-                          ('etc/ssh/ssh_host_ed25519_key', 'host key\n')):
-            path = os.path.join(root, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, 'w') as f:
-                f.write(text)
+        write_root(root, 'deb %s %s main\n' % (mirror, suite),
+                   ('var/log/bootstrap.log', 'Get:1 %s bookworm InRelease\n' % mirror))
         return 0, out + 'I: Base system installed successfully.\n', ''
 
     def mmdebstrap(self, cmd):
@@ -85,15 +90,7 @@ class Build(object):
         out = ''.join('Get:%d %s InRelease\n' % (i, line.split('] ', 1)[1]) for i, line in enumerate(lines))
         if self.debootstrap_rc:
             return self.debootstrap_rc, out, 'E: Failed to fetch %s/dists/%s/InRelease 401\n' % (MIRROR, suite)
-        for rel, text in (('etc/apt/sources.list', '\n'.join(lines) + '\n'),
-                          ('etc/apt/apt.conf.d/99mmdebstrap', 'Acquire::http::Timeout "60";\n'),
-                          ('var/lib/dpkg/status', STATUS),
-                          ('var/lib/apt/lists/mirror_debian_dists_bookworm_InRelease', RELEASE),
-                          ('etc/ssh/ssh_host_ed25519_key', 'host key\n')):
-            path = os.path.join(root, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, 'w') as f:
-                f.write(text)
+        write_root(root, '\n'.join(lines) + '\n', ('etc/apt/apt.conf.d/99mmdebstrap', 'Acquire::http::Timeout "60";\n'))
         return 0, out + 'I: success in 20.1 seconds\n', ''
 
     def chroot(self, root, args):
