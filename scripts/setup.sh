@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 packages=(
-  docker.io debootstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
+  docker.io debootstrap mmdebstrap debian-archive-keyring rsync git make python3-venv curl ca-certificates
   iproute2 openssh-client sqlite3 shellcheck qemu-system-x86 qemu-utils zstd fdisk grub-common
   chromium tmux
 )

@@ -22,6 +22,15 @@ BUILDER_VERSION = '1'
 
 # Variants debootstrap knows; "-" is debootstrap's name for its default (required + important).
 VARIANTS = ('minbase', 'buildd', 'fakechroot', '-')
+# Tools that bootstrap the root, the first the default. mmdebstrap resolves the packages with apt
+# against every source at once (suite, updates, security), so the root needs no upgrade afterwards;
+# it has no fakechroot variant (fakechroot is one of its modes). debootstrap stays the default: its
+# package sets differ where a dependency is met by a package that provides it (docs/media.md).
+BUILDERS = ('debootstrap', 'mmdebstrap')
+MMDEBSTRAP_VARIANTS = ('minbase', 'buildd', '-')
+# mmdebstrap's own hooks that merge /usr as debootstrap does (directory symlinks and the
+# usr-is-merged package); without them apt would take usrmerge, which pulls in perl.
+MMDEBSTRAP_MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr'
 PACKAGE_NAME_RE = re.compile(r'^[a-z0-9][a-z0-9+.\-]+\Z')
 SUITE_RE = re.compile(r'^[a-z0-9][a-z0-9.\-]*\Z')
 COMPONENT_RE = re.compile(r'^[a-z0-9][a-z0-9\-/]*\Z')
@@ -283,14 +292,61 @@ def update_sources_for_suite(entries, suite, mirror):
     return result
 
 
+def source_lines(sources, components, signed_by=None):
+    """One-line apt sources (``deb URI SUITE COMPONENTS``) for ``sources`` from
+    update_sources_for_suite(), credentials as given: for the downloads of a build only. With
+    ``signed_by``, each source trusts that keyring and no other."""
+    lines = []
+    option = '[signed-by=%s] ' % signed_by if signed_by else ''
+    for uri, suite, comps in sources:
+        use = list(components) if suite_family(suite) == suite else [c for c in comps if c in components] or list(components)
+        lines.append('deb %s%s %s %s' % (option, uri, suite, ' '.join(use)))
+    return lines
+
+
 def render_sources_list(sources, components):
     """One-line sources.list text for ``sources`` from update_sources_for_suite(), without any
     credentials (see render_apt_auth())."""
-    lines = []
-    for uri, suite, comps in sources:
-        use = list(components) if suite_family(suite) == suite else [c for c in comps if c in components] or list(components)
-        lines.append('deb %s %s %s' % (strip_credentials(uri), suite, ' '.join(use)))
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(strip_credentials(source_lines(sources, components))) + '\n'
+
+
+def validate_builder_variant(builder, variant):
+    """Raise MediaError when ``builder`` has no ``variant``."""
+    if builder == 'mmdebstrap' and variant not in MMDEBSTRAP_VARIANTS:
+        raise MediaError("variant: %r is not a variant of the mmdebstrap builder (%s); set builder to "
+                         "debootstrap for it" % (variant, ', '.join(MMDEBSTRAP_VARIANTS)))
+
+
+def mmdebstrap_command(suite, root, sources, components, variant, arch, keyring, packages,
+                       package_cache=None, timeout=DOWNLOAD_TIMEOUT, tries=DOWNLOAD_TRIES):
+    """The mmdebstrap command line of a build.
+
+    apt fetches and verifies the signed Release files of every source with ``keyring`` alone (each
+    source is ``signed-by`` it, so the build host's own trusted keys play no part, as with
+    ``debootstrap --keyring``; nothing marks a source trusted), bounds each download by ``timeout`` and ``tries``, and
+    resolves ``packages`` against all ``sources`` at once, so they come at their newest versions.
+    /usr is merged as debootstrap merges it. The package lists are kept for the patch level. With ``package_cache``, that folder is mounted
+    as apt's archive cache for the build: packages found there are not downloaded again (apt still
+    checks them against the signed indices), and new ones stay there.
+    """
+    validate_builder_variant('mmdebstrap', variant)
+    if not re.fullmatch(r'[^\s\]\[]+', keyring or ''):
+        raise MediaError('keyring: %r cannot be a signed-by option of an apt source (no spaces or brackets)'
+                         % (keyring,))
+    timeout, tries = _download_bounds(timeout, tries)
+    cmd = ['mmdebstrap', '--mode=root', '--format=directory', '--variant=%s' % variant, '--arch=%s' % arch,
+           '--components=%s' % ','.join(components), '--keyring=%s' % keyring,
+           '--hook-dir=%s' % MMDEBSTRAP_MERGED_USR_HOOKS, '--skip=cleanup/apt/lists', '--skip=check/signed-by']
+    cmd += ['--aptopt=Acquire::%s::Timeout "%d"' % (scheme, timeout) for scheme in ('http', 'https', 'ftp')]
+    cmd.append('--aptopt=Acquire::Retries "%d"' % (tries - 1))
+    if packages:
+        cmd.append('--include=%s' % ','.join(sorted(set(packages))))
+    if package_cache:
+        cache = "'%s'" % package_cache.replace("'", "'\\''")
+        cmd += ['--skip=essential/unlink', '--skip=download/empty',
+                '--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind %s "$1/var/cache/apt/archives"' % cache,
+                '--customize-hook=umount "$1/var/cache/apt/archives"']
+    return cmd + [suite, root] + source_lines(sources, components, signed_by=keyring)
 
 
 # ---------------------------------------------------------------------------------------------

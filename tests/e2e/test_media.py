@@ -24,12 +24,20 @@ def leftovers(lab, work_dir):
 @pytest.mark.parametrize('args,message', [
     ({'packages': ['python3', 'poscloud-no-such-package']},
      'packages: poscloud-no-such-package not found'),
+    ({'packages': ['python3', 'poscloud-no-such-package'], 'builder': 'mmdebstrap'},
+     'packages: poscloud-no-such-package not found'),
     ({'suite': 'nosuchsuite'}, "suite: 'nosuchsuite' is not a suite debootstrap knows"),
+    ({'suite': 'nosuchsuite', 'builder': 'mmdebstrap'}, "suite: 'nosuchsuite' is not on the mirror"),
+    # Release files the keyring cannot verify: both builders refuse the mirror.
+    ({'keyring': '/usr/share/keyrings/debian-archive-removed-keys.gpg'}, 'debootstrap failed'),
+    ({'keyring': '/usr/share/keyrings/debian-archive-removed-keys.gpg', 'builder': 'mmdebstrap'},
+     'mmdebstrap failed'),
     ({'suite': 'sarge'}, "suite: 'sarge' is not on the mirror"),
     ({'mirror': 'http://127.0.0.1:9/debian'}, 'mirror: cannot reach http://127.0.0.1:9/debian'),
     ({'name': 'Poscloud/Bad Name'}, "name: 'Poscloud/Bad Name' is not a valid image repository name"),
     ({'tag': '-bad'}, "tag: '-bad' is not a valid image tag"),
-], ids=['missing-package', 'unknown-suite', 'suite-not-on-mirror', 'unreachable-mirror', 'invalid-name',
+], ids=['missing-package', 'missing-package-mmdebstrap', 'unknown-suite', 'unknown-suite-mmdebstrap',
+        'unverified-release', 'unverified-release-mmdebstrap', 'suite-not-on-mirror', 'unreachable-mirror', 'invalid-name',
         'invalid-tag'])
 def test_bad_input_names_the_input_and_leaves_nothing(lab, tmp_path, args, message):
     work = str(tmp_path / 'work')

@@ -280,3 +280,46 @@ def test_the_disk_image_roles_mirror_script_runs_where_the_collection_is_not_imp
     sources.write_text('# nothing\n')
     proc = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and 'no Debian mirror for bookworm' in proc.stderr, proc.stderr
+
+
+SOURCES = [('http://u:p@m.example.test/debian', 'bookworm', ('main',)),
+           ('http://m.example.test/debian', 'bookworm-updates', ('main',)),
+           ('http://s.example.test/debian-security', 'bookworm-security', ('main', 'contrib'))]
+
+
+def test_mmdebstrap_verifies_signatures_with_the_keyring_and_takes_every_source_at_once():
+    cmd = media.mmdebstrap_command('bookworm', '/w/root', SOURCES, ['main'], 'minbase', 'amd64', '/k.gpg',
+                                   ['rsync', 'python3', 'rsync'])
+    assert cmd[0] == 'mmdebstrap' and '--mode=root' in cmd and '--variant=minbase' in cmd
+    assert '--keyring=/k.gpg' in cmd
+    # Nothing marks a source trusted or lets apt accept an unsigned or unverified Release.
+    assert not [a for a in cmd if 'trusted=yes' in a or 'AllowInsecure' in a or 'AllowUnauthenticated' in a]
+    assert '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr' in cmd
+    assert '--include=python3,rsync' in cmd
+    assert '--aptopt=Acquire::http::Timeout "60"' in cmd and '--aptopt=Acquire::Retries "2"' in cmd
+    # Each source trusts the keyring alone, not the build host's trusted keys.
+    assert cmd[-5:] == ['bookworm', '/w/root', 'deb [signed-by=/k.gpg] http://u:p@m.example.test/debian bookworm main',
+                        'deb [signed-by=/k.gpg] http://m.example.test/debian bookworm-updates main',
+                        'deb [signed-by=/k.gpg] http://s.example.test/debian-security bookworm-security main']
+    assert not [a for a in cmd if 'hook=' in a]
+
+
+def test_mmdebstrap_download_bounds_and_package_cache():
+    cmd = media.mmdebstrap_command('bookworm', '/r', SOURCES[:1], ['main'], '-', 'arm64', '/k', [],
+                                   package_cache="/var/cache/it's", timeout=5, tries=1)
+    assert '--aptopt=Acquire::https::Timeout "5"' in cmd and '--aptopt=Acquire::Retries "0"' in cmd
+    assert not [a for a in cmd if a.startswith('--include')]
+    assert '--skip=essential/unlink' in cmd and '--skip=download/empty' in cmd
+    setup = [a for a in cmd if a.startswith('--setup-hook=')][0]
+    assert "mount --bind '/var/cache/it'\\''s' \"$1/var/cache/apt/archives\"" in setup
+    assert '--customize-hook=umount "$1/var/cache/apt/archives"' in cmd
+    with pytest.raises(media.MediaError, match='download_timeout'):
+        media.mmdebstrap_command('bookworm', '/r', SOURCES, ['main'], 'minbase', 'amd64', '/k', [], timeout=0)
+
+
+def test_mmdebstrap_has_no_fakechroot_variant():
+    with pytest.raises(media.MediaError, match="variant: 'fakechroot' is not a variant of the mmdebstrap builder"):
+        media.mmdebstrap_command('bookworm', '/r', SOURCES, ['main'], 'fakechroot', 'amd64', '/k', [])
+    media.validate_builder_variant('debootstrap', 'fakechroot')
+    with pytest.raises(media.MediaError, match='keyring: '):
+        media.mmdebstrap_command('bookworm', '/r', SOURCES, ['main'], 'minbase', 'amd64', '/my keys/k.gpg', [])

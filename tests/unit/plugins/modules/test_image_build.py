@@ -8,6 +8,10 @@ from ansible_collections.poscloud.fleet.plugins.modules import image_build
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
 
+# Tools the fake target lacks.
+MISSING = set()
+
+
 class Engine(object):
     """Answers the docker commands the module runs, from a list of images."""
 
@@ -48,6 +52,8 @@ class Engine(object):
 
 def run(monkeypatch, engine, check_mode=False, **args):
     monkeypatch.setattr(image_build.AnsibleModule, 'run_command', lambda self, cmd, **kw: engine(cmd, **kw))
+    monkeypatch.setattr(image_build.AnsibleModule, 'get_bin_path',
+                        lambda self, name, *a, **kw: None if name in MISSING else '/usr/bin/' + name)
     params = dict(name='poscloud/media', packages=['python3'], mirror='http://m.example.test/debian',
                   apt_sources=[], security_updates=False, keyring=__file__)
     params.update(args)
@@ -105,7 +111,10 @@ def test_force_plans_a_rebuild_even_when_the_hash_exists(monkeypatch):
 @pytest.mark.parametrize('args,field', [
     ({'name': 'Bad Name'}, 'name: '),
     ({'tag': '-x'}, 'tag: '),
-    ({'suite': 'nosuchsuite'}, "suite: 'nosuchsuite' is not a suite debootstrap knows"),
+    ({'suite': 'nosuchsuite', 'builder': 'debootstrap'}, "suite: 'nosuchsuite' is not a suite debootstrap knows"),
+    ({'variant': 'fakechroot', 'builder': 'mmdebstrap'}, "variant: 'fakechroot' is not a variant of the mmdebstrap builder"),
+    ({'download_timeout': 0}, 'download_timeout: 0 is not a number of seconds'),
+    ({'download_tries': 11, 'builder': 'mmdebstrap'}, 'download_tries: 11 is not a number of attempts'),
     ({'packages': ['ok', 'NOT_OK']}, 'packages: '),
     ({'mirror': 'ftp://m.example.test/debian'}, 'mirror: '),
     ({'keyring': '/nonexistent/keyring.gpg'}, 'keyring: '),
@@ -120,6 +129,30 @@ def test_bad_input_fails_before_any_engine_call(monkeypatch, args, field):
     assert out.kind == 'fail'
     assert out.result['msg'].startswith(field) or field in out.result['msg']
     assert [c for c in engine.calls if c[0] != 'dpkg'] == []
+
+
+@pytest.mark.parametrize('builder', ['debootstrap', 'mmdebstrap'])
+def test_a_missing_builder_is_named_with_its_package(monkeypatch, builder):
+    MISSING.add(builder)
+    try:
+        out = run(monkeypatch, Engine(), builder=builder)
+    finally:
+        MISSING.discard(builder)
+    assert out.kind == 'fail'
+    assert out.result['msg'].startswith('builder: %s is not installed on the target; install the Debian '
+                                        'package %s' % (builder, builder))
+
+
+def test_the_builder_is_an_input_except_debootstrap(monkeypatch):
+    """Images debootstrap built before the builder could be chosen keep their hash; mmdebstrap's differ."""
+    default = run(monkeypatch, Engine(), check_mode=True).result['inputs']
+    mmdeb = run(monkeypatch, Engine(), check_mode=True, builder='mmdebstrap').result['inputs']
+    assert 'builder' not in default['options']
+    assert mmdeb['options']['builder'] == 'mmdebstrap'
+    assert planned_hash(monkeypatch) == planned_hash(monkeypatch, builder='debootstrap')
+    assert planned_hash(monkeypatch) != planned_hash(monkeypatch, builder='mmdebstrap')
+    # The download bounds are not inputs: they change how a build fetches, not what it makes.
+    assert planned_hash(monkeypatch, download_timeout=5, download_tries=1) == planned_hash(monkeypatch)
 
 
 def test_mirror_defaults_to_the_apt_sources(monkeypatch, tmp_path):

@@ -1,6 +1,6 @@
-"""image_build with a mirror URL that carries a login and password: the build steps (debootstrap,
-the chroot's apt-get, docker) are replaced by fakes that behave like the real ones do with such a
-URL (debootstrap writes it into the root's sources list and echoes it in its output). The login and
+"""image_build with a mirror URL that carries a login and password: the build steps (debootstrap or
+mmdebstrap, the chroot's apt-get, docker) are replaced by fakes that behave like the real ones do
+with such a URL (they write it into the root's sources list and echo it in their output). The login and
 password must reach apt's auth.conf.d while apt runs, and nothing else: not the image's files, its
 labels, the returned values (the echo of the module's own arguments included), the messages, the
 build record, the build log or the progress file."""
@@ -31,6 +31,18 @@ def secret_in(text):
     return LOGIN in text or PASSWORD in text
 
 
+def write_root(root, sources_list, extra):
+    """What a builder leaves in the root: the sources list as it was given, the package database and
+    lists, an SSH host key, and one file of its own (``extra``: path, text)."""
+    for rel, text in (('etc/apt/sources.list', sources_list), ('var/lib/dpkg/status', STATUS),
+                      ('var/lib/apt/lists/mirror_debian_dists_bookworm_InRelease', RELEASE),
+                      ('etc/ssh/ssh_host_ed25519_key', 'host key\n'), extra):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+
+
 class Build(object):
     """Stands in for debootstrap, chroot + apt-get and the docker engine."""
 
@@ -51,6 +63,8 @@ class Build(object):
             return 0, 'amd64\n', ''
         if cmd[0] == 'debootstrap':
             return self.debootstrap(cmd)
+        if cmd[0] == 'mmdebstrap':
+            return self.mmdebstrap(cmd)
         if cmd[0] == 'chroot':
             return self.chroot(cmd[1], cmd[2:])
         if cmd[0] == 'docker':
@@ -63,16 +77,21 @@ class Build(object):
         out = 'I: Retrieving InRelease from %s/dists/%s/InRelease\n' % (mirror, suite)
         if self.debootstrap_rc:
             return self.debootstrap_rc, out, 'E: Failed getting release file %s/dists/%s/Release\n' % (mirror, suite)
-        for rel, text in (('etc/apt/sources.list', 'deb %s %s main\n' % (mirror, suite)),
-                          ('var/lib/dpkg/status', STATUS),
-                          ('var/lib/apt/lists/mirror_debian_dists_bookworm_InRelease', RELEASE),
-                          ('var/log/bootstrap.log', 'Get:1 %s bookworm InRelease\n' % mirror),
-                          ('etc/ssh/ssh_host_ed25519_key', 'host key\n')):
-            path = os.path.join(root, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, 'w') as f:
-                f.write(text)
+        write_root(root, 'deb %s %s main\n' % (mirror, suite),
+                   ('var/log/bootstrap.log', 'Get:1 %s bookworm InRelease\n' % mirror))
         return 0, out + 'I: Base system installed successfully.\n', ''
+
+    def mmdebstrap(self, cmd):
+        lines = [a for a in cmd if a.startswith('deb ')]
+        suite, root = cmd[-len(lines) - 2:-len(lines)]
+        # the downloads themselves use the credentials
+        assert 'deb [signed-by=%s] %s %s main' % (__file__, MIRROR, suite) in lines
+        assert '--aptopt=Acquire::http::Timeout "60"' in cmd and '--aptopt=Acquire::Retries "2"' in cmd
+        out = ''.join('Get:%d %s InRelease\n' % (i, line.split('] ', 1)[1]) for i, line in enumerate(lines))
+        if self.debootstrap_rc:
+            return self.debootstrap_rc, out, 'E: Failed to fetch %s/dists/%s/InRelease 401\n' % (MIRROR, suite)
+        write_root(root, '\n'.join(lines) + '\n', ('etc/apt/apt.conf.d/99mmdebstrap', 'Acquire::http::Timeout "60";\n'))
+        return 0, out + 'I: success in 20.1 seconds\n', ''
 
     def chroot(self, root, args):
         assert args[0] == 'apt-get', args
@@ -126,6 +145,7 @@ def run(monkeypatch, tmp_path, build, **args):
     monkeypatch.setattr(docker_cli.DockerCLI, 'import_tree',
                         lambda self, root, ref, changes=None, message=None: build.import_tree(root, ref, changes, message))
     monkeypatch.setattr(image_build, 'open_url', lambda url, **kw: Response(url))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: '/usr/bin/' + name)
     seen = {}
 
     def record(self, o):
@@ -135,7 +155,7 @@ def run(monkeypatch, tmp_path, build, **args):
     params = dict(name='poscloud/media', packages=['python3'], mirror=MIRROR, apt_sources=[],
                   security_updates=True, keyring=__file__, work_dir=str(tmp_path / 'work'),
                   evidence_dir=str(tmp_path / 'evidence'), progress_file=str(tmp_path / 'progress.log'),
-                  labels={'origin': MIRROR})
+                  labels={'origin': MIRROR}, builder='debootstrap')
     params.update(args)
     with patch_module_args(params):
         with pytest.raises(SystemExit):
@@ -275,7 +295,7 @@ def test_login_without_password_and_percent_encoded_credentials(monkeypatch, tmp
                         lambda self, root, ref, changes=None, message=None: build.import_tree(root, ref, changes, message))
     seen = {}
     monkeypatch.setattr(basic.AnsibleModule, '_record_module_result', lambda self, o: seen.update(result=o))
-    with patch_module_args(dict(name='poscloud/media', mirror=token_mirror, apt_sources=[], keyring=__file__,
+    with patch_module_args(dict(name='poscloud/media', builder='debootstrap', mirror=token_mirror, apt_sources=[], keyring=__file__,
                                 work_dir=str(tmp_path / 'work'))):
         with pytest.raises(SystemExit):
             image_build.main()
@@ -299,3 +319,38 @@ def _plain_debootstrap(cmd):
         with open(path, 'w') as f:
             f.write(text)
     return 0, '', ''
+
+
+@pytest.mark.parametrize('security_updates', [True, False])
+def test_an_mmdebstrap_build_from_a_credentialed_mirror_leaves_no_credentials(
+        monkeypatch, tmp_path, sources, security_updates):
+    build = Build()
+    result, params = run(monkeypatch, tmp_path, build, apt_sources=[sources], builder='mmdebstrap',
+                         security_updates=security_updates)
+    assert result.get('failed') is not True, result
+    assert result['built'] is True
+    # mmdebstrap took every source at once: no upgrade in the chroot afterwards.
+    assert build.apt_calls == []
+    [cmd] = [c for c in build.commands if c[0] == 'mmdebstrap']
+    assert ('deb [signed-by=%s] %s bookworm-security main' % (__file__, SECURITY) in cmd) is security_updates
+    assert [p['name'] for p in result['phases']][:2] == ['preflight', 'mmdebstrap']
+    files = build.image_files
+    assert APT_AUTH_PATH.lstrip('/') not in files and 'etc/apt/apt.conf.d/99mmdebstrap' not in files
+    assert [path for path, text in files.items() if secret_in(text)] == []
+    assert files['etc/apt/sources.list'].startswith('deb %s bookworm main\n' % CLEAN_MIRROR)
+    assert not secret_in(json.dumps(result)) and not secret_in(json.dumps(params))
+    written = every_file_under(tmp_path / 'evidence')
+    log = [t for p, t in written.items() if p.endswith('build.log')][0]
+    assert '$ mmdebstrap' in log and '%s bookworm main' % CLEAN_MIRROR in log
+    assert [p for p, t in written.items() if secret_in(t)] == []
+    assert any(secret_in(' '.join(c)) for c in build.commands)
+
+
+def test_a_failed_mmdebstrap_build_names_no_credentials(monkeypatch, tmp_path, sources):
+    build = Build(debootstrap_rc=1)
+    result, params = run(monkeypatch, tmp_path, build, apt_sources=[sources], builder='mmdebstrap')
+    assert result['failed'] is True
+    assert result['msg'].startswith("mmdebstrap failed for suite 'bookworm' from %s" % CLEAN_MIRROR)
+    assert not secret_in(json.dumps(result)) and not secret_in(json.dumps(params))
+    assert build.image_files is None
+    assert [n for n in os.listdir(str(tmp_path / 'work')) if not n.endswith('.lock')] == []
