@@ -1531,17 +1531,30 @@ def tunnel_options():
     )
 
 
+CHARON_OPTIONS = dict(
+    datapath=dict(type='str', choices=list(DATAPATHS)),
+    filelog=dict(type='path'),
+    settings_dir=dict(type='path', default='/etc/strongswan.d'),
+    wait_timeout=dict(type='int', default=30),
+)
+
+
+def make_module(**kwargs):
+    try:
+        return AnsibleModule(**kwargs)
+    except TypeError:
+        # ansible-core checks a dict's suboptions even when the value is not a dict and fails with
+        # a TypeError; without them it refuses such a value in a message naming the option.
+        kwargs['argument_spec']['charon'] = dict(type='dict')
+        return AnsibleModule(**kwargs)
+
+
 def main():
-    module = AnsibleModule(
+    module = make_module(
         argument_spec=dict(
             name=dict(type='str'),
             tunnels=dict(type='list', elements='dict', options=tunnel_options()),
-            charon=dict(type='dict', options=dict(
-                datapath=dict(type='str', choices=list(DATAPATHS)),
-                filelog=dict(type='path'),
-                settings_dir=dict(type='path', default='/etc/strongswan.d'),
-                wait_timeout=dict(type='int', default=30),
-            )),
+            charon=dict(type='dict', options=CHARON_OPTIONS),
             state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped']),
             local_addrs=dict(type='list', elements='str', default=list(DEFAULT_LOCAL_ADDRS)),
             remote_addrs=dict(type='list', elements='str'),
@@ -1576,6 +1589,11 @@ def main():
         supports_check_mode=True,
     )
     check_path_options(module)
+    if module.params['name'] is not None:
+        try:
+            validate_name(module.params['name'])
+        except SwanctlError as e:
+            module.fail_json(msg=to_native(e))
     if not 1 <= module.params['wait_timeout'] <= 3600:
         module.fail_json(msg='wait_timeout: %d is out of range; use 1 to 3600 seconds' % module.params['wait_timeout'])
     if not 0 <= module.params['lock_timeout'] <= 86400:

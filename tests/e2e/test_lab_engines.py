@@ -1,7 +1,8 @@
 """The production-shaped lab's cloud hosts (scripts/lab-engine.sh): a Docker engine of its own, reached
 only over SSH with a checked host key, holding a copy of the lab base image that was moved without a
 registry, and gone without a trace when the lab takes it down; and the build host's images shipped
-to it by playbooks/ship_images.yml (roles/image_transfer) over SSH, with no registry."""
+to it by playbooks/ship_images.yml (roles/image_transfer) over SSH, with no registry; and a store
+placed on it staged, started, read and purged by the playbooks over SSH alone."""
 import json
 import os
 import re
@@ -195,6 +196,80 @@ def test_images_reach_the_cloud_host_over_ssh_without_a_registry(cloud_host, tmp
                                   capture_output=True, text=True, check=True).stdout.strip()
     finally:
         sh('docker', 'image', 'rm', probe, check=False)
+
+
+STORE_ID = '90000197'
+STORE = 'store_' + STORE_ID
+
+
+def store_playbook(cloud_host, inventory, playbook, *args):
+    """Run a playbook for the test's store, which lives on the test's cloud host and is reached over
+    SSH only, with the controller's own engine out of the playbook's reach."""
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', LAB, '-i', os.path.join(cloud_host, 'inventory.yml'),
+           '-i', inventory, os.path.join(ROOT, 'playbooks', playbook), '-l', STORE] + list(args)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+                          env=ansible_env(DOCKER_HOST='unix:///nonexistent/docker.sock'))
+    keep_output('playbooks/' + playbook, proc.stdout)
+    assert '{' in proc.stdout, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc.returncode, _json(proc.stdout)
+
+
+def store_objects(engine):
+    """The test store's containers, volumes and images on an engine."""
+    def names(*argv):
+        return sorted(n for n in sh('docker', '-H', engine, *argv).stdout.split() if STORE_ID in n)
+    return {'containers': names('ps', '-a', '--format', '{{.Names}}'),
+            'volumes': names('volume', 'ls', '--format', '{{.Name}}'),
+            'images': names('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}')}
+
+
+def test_a_store_on_the_cloud_host_is_staged_started_read_and_purged_there(cloud_host, tmp_path):
+    # The store's host is its cloud host: the same address, user and checked host key (as
+    # inventories/example has it). A cheap store: its POS instance only, no tunnel.
+    inventory = tmp_path / 'store.yml'
+    inventory.write_text(json.dumps({'all': {'children': {'stores': {'hosts': {STORE: {
+        'store_id': STORE_ID, 'store_name': 'Lab store on a cloud host', 'store_cloud_host': NAME,
+        'store_cloud_net': '10.253.197.0/24', 'store_pos_ip': '10.253.197.222',
+        'ansible_host': '{{ hostvars[store_cloud_host].ansible_host }}', 'ansible_connection': 'ssh',
+        'ansible_user': '{{ hostvars[store_cloud_host].ansible_user }}',
+        'ansible_ssh_private_key_file': '{{ hostvars[store_cloud_host].ansible_ssh_private_key_file }}',
+        'ansible_ssh_common_args': '{{ hostvars[store_cloud_host].ansible_ssh_common_args }}',
+        'ansible_python_interpreter': '/usr/bin/python3',
+        'pos_stage_media_image': 'poscloud/media:latest', 'pos_stage_support_users': [],
+        'pos_stage_primary_vpn': False, 'pos_instance_capabilities': [], 'pos_instance_devices': [],
+        'pos_instance_extra_networks': [], 'pos_instance_extra_mounts': [],
+        'pos_instance_printer_spool_container': '', 'ipsec_vpn_tunnels': [],
+    }}}}}}))
+    inventory = str(inventory)
+    local = 'unix:///var/run/docker.sock'
+    try:
+        # The OS media reaches the cloud host from the build host, then the store is staged there.
+        rc, out = ship(cloud_host, ['poscloud/media:latest'], str(tmp_path / 'build'))
+        assert rc == 0, failures(out)
+        rc, out = store_playbook(cloud_host, inventory, 'stage_pos.yml', '-e', 'pos_stage_build_media=false')
+        assert rc == 0, failures(out)
+        rc, out = store_playbook(cloud_host, inventory, 'stage_pos.yml', '-e', 'pos_stage_build_media=false')
+        assert rc == 0 and out['stats'][STORE]['changed'] == 0, (failures(out), out['stats'])
+        rc, out = store_playbook(cloud_host, inventory, 'pos_start.yml')
+        assert rc == 0, failures(out)
+        rc, out = store_playbook(cloud_host, inventory, 'pos_status.yml')
+        assert rc == 0, failures(out)
+        header = task_results(out, 'Put the header together')[0]['ansible_facts']['pos_status_header']
+        assert header['status'].startswith('Up ') and header['health'].startswith('ok'), header
+        # Everything of the store is on its cloud host's engine, and nothing on the controller's.
+        there = store_objects(ENGINE)
+        assert there['containers'] == ['pos_' + STORE_ID], there
+        assert there['volumes'] and 'poscloud/store-%s:latest' % STORE_ID in there['images'], there
+        assert store_objects(local) == {'containers': [], 'volumes': [], 'images': []}
+
+        # Purged with its data, over SSH: nothing of the store is left on the cloud host.
+        rc, out = store_playbook(cloud_host, inventory, 'purge.yml', '-e', 'pos_instance_purge_confirm=' + STORE_ID,
+                                 '-e', 'pos_instance_delete_data_confirm=' + STORE_ID)
+        assert rc == 0, failures(out)
+        assert store_objects(ENGINE) == {'containers': [], 'volumes': [], 'images': []}
+    finally:
+        # the cloud host's engine goes with it (test_down_leaves_nothing); the controller's stays clean
+        assert store_objects(local) == {'containers': [], 'volumes': [], 'images': []}
 
 
 def test_down_leaves_nothing(cloud_host):

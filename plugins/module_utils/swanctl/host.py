@@ -25,6 +25,7 @@ import errno
 import fcntl
 import glob
 import os
+import re
 import select
 import subprocess
 import time
@@ -300,11 +301,18 @@ class ContainerHost(object):
             proc.wait()
 
 
+# What Docker accepts as a container name (or id).
+CONTAINER_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,253}\Z')
+
+
 def make_host(module):
     """Where the module reads, writes and runs: the container of the option container, or this host."""
     p = module.params
     if not p.get('container'):
         return LocalHost(module)
+    if not CONTAINER_RE.match(p['container']):
+        module.fail_json(msg='container: %r is not a Docker container name or id; give the name of the POS '
+                             'instance, for example pos_12345678' % (p['container'][:80],))
     try:
         docker = DockerCLI(module.run_command, binary=p['docker_cli'], host=p['docker_host'],
                            timeout=check_timeout(p['docker_timeout']))
