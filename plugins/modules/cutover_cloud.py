@@ -38,7 +38,6 @@ description:
     (O(state_file), O(state_update)), then releases the application's services in the instance and
     polls its health check every 50 ms until it answers as expected.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

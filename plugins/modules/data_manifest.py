@@ -22,7 +22,6 @@ description:
   - Optionally writes the manifest to a file, and checks the data against a digest or a manifest
     file, failing with the differences when they do not match.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -29,7 +29,6 @@ description:
     that can be followed with C(tail -f) while the module runs.
   - Only Debian-family suites are built. Images for other distributions are not supported.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -21,7 +21,6 @@ description:
     and label values.
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 options:
   name:

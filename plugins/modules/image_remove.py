@@ -21,7 +21,6 @@ description:
   - Only images with a C(poscloud.fleet.kind) label can be selected by filters; images given by
     reference or id in O(images) can be any image.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -28,7 +28,6 @@ description:
     file beside it; with O(state=imported), verifies a tarball against its checksum before loading
     it, and refuses (loading nothing) when they differ. O(state=pruned) applies retention only.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   check_mode:

@@ -21,7 +21,6 @@ description:
   - Nothing is changed.
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 attributes:
   platform:

@@ -26,7 +26,6 @@ description:
     millisecond per request, and the C(docker) CLI for any other C(docker_host).
 extends_documentation_fragment:
   - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
   - poscloud.fleet.docker_engine
 options:
   store:
