@@ -13,19 +13,19 @@ module: image_build
 short_description: Build OS media images from first-party Debian packages, content-addressed
 version_added: 0.1.0
 description:
-  - Bootstraps a Debian root filesystem with C(debootstrap) or C(mmdebstrap) (I(builder)), verifying
+  - Bootstraps a Debian root filesystem with C(debootstrap) or C(mmdebstrap) (O(builder)), verifying
     the release signatures with the archive keyring, optionally brings it up to the newest packages
     of the suite's update and security suites, adds extra files, cleans the package caches, and imports the root into the
     local Docker engine as an image. Nothing is pulled from an image registry.
   - The build inputs (suite, variant, components, packages, files' digests, mirror, architecture and
     build options) hash to an input hash. When an image carrying that hash exists, the module does
-    no work and reports C(changed=false); I(force=true) rebuilds.
+    no work and reports C(changed=false); O(force=true) rebuilds.
   - The image's labels record the input hash, build time, distribution and suite, mirror, patch
     level (the newest C(Date) of the package indices used) and the digest of the package manifest.
     The manifest (name, version and architecture of every installed package) is returned and, with
-    I(evidence_dir), written as JSON beside a build record.
+    O(evidence_dir), written as JSON beside a build record.
   - A failed build leaves nothing behind, neither an image nor a container nor a root filesystem.
-  - Progress is logged phase by phase to the target's syslog and, with I(progress_file), to a file
+  - Progress is logged phase by phase to the target's syslog and, with O(progress_file), to a file
     that can be followed with C(tail -f) while the module runs.
   - Only Debian-family suites are built. Images for other distributions are not supported.
 extends_documentation_fragment:
@@ -40,7 +40,7 @@ attributes:
   platform:
     platforms: debian
     support: full
-    details: Needs the I(builder) (C(debootstrap) or C(mmdebstrap)) and the archive keyring on the target, run as root.
+    details: Needs the O(builder) (C(debootstrap) or C(mmdebstrap)) and the archive keyring on the target, run as root.
 options:
   name:
     description:
@@ -56,7 +56,7 @@ options:
   kind:
     description:
       - What the image is for, recorded in the C(poscloud.fleet.kind) label.
-      - C(media) is OS media that POS instances are staged from; C(lab) is a base image for lab hosts
+      - V(media) is OS media that POS instances are staged from; V(lab) is a base image for lab hosts
         and test scenarios.
     type: str
     choices: [media, lab]
@@ -68,15 +68,15 @@ options:
     default: bookworm
   builder:
     description:
-      - The tool that bootstraps the root. Both verify the release signatures with I(keyring).
-      - C(debootstrap) bootstraps the suite, then upgrades the root with C(apt-get dist-upgrade).
-      - C(mmdebstrap) resolves the packages with apt against the suite and its update and security
+      - The tool that bootstraps the root. Both verify the release signatures with O(keyring).
+      - V(debootstrap) bootstraps the suite, then upgrades the root with C(apt-get dist-upgrade).
+      - V(mmdebstrap) resolves the packages with apt against the suite and its update and security
         suites at once, so the root needs no upgrade afterwards, and merges C(/usr) as debootstrap
         does. It takes about half the time. Its package set can differ from debootstrap's where a
         dependency is met by a package that provides it. debootstrap installs the named package too
         (for example the empty transitional C(lsb-base), which C(openssh-server) and C(rsync) depend
         on and the essential C(sysvinit-utils) provides), apt does not.
-      - The builder takes part in the input hash unless it is C(debootstrap), so images built before
+      - The builder takes part in the input hash unless it is V(debootstrap), so images built before
         this option existed keep their hash.
     type: str
     choices: [debootstrap, mmdebstrap]
@@ -84,8 +84,8 @@ options:
     version_added: 0.3.0
   variant:
     description:
-      - The package set. C(minbase) is the essential and required packages and apt. C(-) adds the
-        important ones. C(fakechroot) is a debootstrap variant only.
+      - The package set. V(minbase) is the essential and required packages and apt. V(-) adds the
+        important ones. V(fakechroot) is a debootstrap variant only.
     type: str
     choices: [minbase, buildd, fakechroot, '-']
     default: minbase
@@ -105,7 +105,7 @@ options:
     description:
       - Debian mirror URL to bootstrap from.
       - Defaults to the mirror of the target's own apt sources (deb822 C(URIs:) lines or one-line
-        C(deb) entries in I(apt_sources)) that carries I(suite), read at run time.
+        C(deb) entries in O(apt_sources)) that carries O(suite), read at run time.
       - A login and password in the URL (C(http://user:password@host/debian)) are used for the
         downloads only. They are handed to apt in C(/etc/apt/auth.conf.d) while the build runs,
         removed from the image before it is saved, and left out of the image's sources list, labels,
@@ -113,22 +113,22 @@ options:
     type: str
   apt_sources:
     description:
-      - Files or folders whose apt sources are read to find the default I(mirror) and the update and
+      - Files or folders whose apt sources are read to find the default O(mirror) and the update and
         security suites.
     type: list
     elements: path
     default: [/etc/apt/sources.list, /etc/apt/sources.list.d]
   security_updates:
     description:
-      - Add the update and security suites of I(suite) that the target's apt sources list (for
+      - Add the update and security suites of O(suite) that the target's apt sources list (for
         example C(bookworm-updates) and C(bookworm-security)) and upgrade the root to them, so the
         image carries the current patch level.
     type: bool
     default: true
   files:
     description:
-      - Files written into the root after the packages, each with I(dest) and either I(content) or
-        I(src) (a file on the target).
+      - Files written into the root after the packages, each with O(files[].dest) and either O(files[].content) or
+        O(files[].src) (a file on the target).
     type: list
     elements: dict
     default: []
@@ -177,14 +177,14 @@ options:
   package_cache:
     description:
       - Folder where downloaded packages are kept between builds (C(debootstrap --cache-dir), or mounted
-        as apt's archive cache under C(mmdebstrap)), which makes a rebuild after I(force) or an input
+        as apt's archive cache under V(mmdebstrap)), which makes a rebuild after O(force) or an input
         change faster. Not set means no cache.
     type: path
   download_timeout:
     description:
-      - Seconds a download by apt (all of them under C(mmdebstrap), the upgrade's under
-        C(debootstrap)) may stall, with no connection or no data, before the attempt is given up.
-        From 1 to 3600. C(debootstrap)'s own downloads use wget, bounded by a C(WGETRC) file.
+      - Seconds a download by apt (all of them under V(mmdebstrap), the upgrade's under
+        V(debootstrap)) may stall, with no connection or no data, before the attempt is given up.
+        From 1 to 3600. V(debootstrap)'s own downloads use wget, bounded by a C(WGETRC) file.
     type: int
     default: 60
     version_added: 0.3.0
@@ -206,7 +206,7 @@ options:
 notes:
   - The module runs C(mmdebstrap) or C(debootstrap), C(chroot) and C(docker import) on the target
     and must run as root there.
-  - Builds of the same inputs on one host are serialised with a lock file in I(work_dir).
+  - Builds of the same inputs on one host are serialised with a lock file in O(work_dir).
 seealso:
   - module: poscloud.fleet.image_info
   - module: poscloud.fleet.image_remove
@@ -263,7 +263,7 @@ image:
       type: str
       sample: sha256:0c3f4b2a7d1e...
     reference:
-      description: The reference I(name):I(tag).
+      description: The reference O(name):O(tag).
       type: str
       sample: poscloud/media:latest
     tags:
@@ -295,7 +295,7 @@ built:
 plan:
   description:
     - What the inputs call for, also in check mode. C(build) when no image carries the input hash
-      (or I(force) is set), C(tag) when one does but lacks a wanted tag, C(none) otherwise.
+      (or O(force) is set), C(tag) when one does but lacks a wanted tag, C(none) otherwise.
   returned: always
   type: str
   sample: none
@@ -307,9 +307,9 @@ patch_level:
 manifest:
   description:
     - Every installed package of the image.
-    - When the image already existed, the manifest is returned only with I(evidence_dir); it is read
+    - When the image already existed, the manifest is returned only with O(evidence_dir); it is read
       from there, or from the image's own package database and then written there.
-  returned: when an image was built, or with I(evidence_dir)
+  returned: when an image was built, or with O(evidence_dir)
   type: list
   elements: dict
   sample: [{name: base-files, version: 12.4+deb12u8, architecture: amd64}]
@@ -319,7 +319,7 @@ manifest_digest:
   type: str
 manifest_path:
   description: Where the manifest JSON is.
-  returned: when I(evidence_dir) is set, except in check mode when it does not exist yet
+  returned: when O(evidence_dir) is set, except in check mode when it does not exist yet
   type: str
 phases:
   description: The build's phases with their durations in seconds.

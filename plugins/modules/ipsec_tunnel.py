@@ -13,33 +13,33 @@ module: ipsec_tunnel
 short_description: Manage strongSwan IKEv2 site-to-site tunnels through swanctl, one or all of a host's in one call
 version_added: 0.1.0
 description:
-  - With I(tunnels), the whole set of a host's tunnels in one call - what a playbook needs to bring a
+  - With O(tunnels), the whole set of a host's tunnels in one call - what a playbook needs to bring a
     store's tunnels up in one round trip. The files of every tunnel and charon's own settings
-    (I(charon)) are read at once; what differs is written atomically; charon is restarted only when its
+    (O(charon)) are read at once; what differs is written atomically; charon is restarted only when its
     settings changed, and the module waits until it answers; one C(swanctl --load-creds) and
-    C(--load-conns) load all changes; each tunnel is brought to I(state) (initiated and waited for
-    with I(wait)); the status of every tunnel of the set is returned in C(tunnels), as
+    C(--load-conns) load all changes; each tunnel is brought to O(state) (initiated and waited for
+    with O(wait)); the status of every tunnel of the set is returned in C(tunnels), as
     M(poscloud.fleet.ipsec_tunnel_info) returns it. A tunnel that does not come up does not stop the
     others; the task fails at the end naming each one and why.
-  - With I(container), the module runs on the host of a Docker engine and manages the charon of one of
+  - With O(container), the module runs on the host of a Docker engine and manages the charon of one of
     its containers - every file is read and written, and every command run, through C(docker exec).
   - Writes one strongSwan connection as C(<swanctl_dir>/conf.d/<name>.conf) and its pre-shared key as
     C(<swanctl_dir>/conf.d/<name>.secrets.conf) (mode C(0600)), both atomically, and applies them to the
     running charon daemon with C(swanctl --load-creds) and C(swanctl --load-conns). The daemon is never
     restarted.
-  - C(swanctl --load-conns) loads every file under I(swanctl_dir). strongSwan keeps connections whose
+  - C(swanctl --load-conns) loads every file under O(swanctl_dir). strongSwan keeps connections whose
     settings did not change as they are, so the IKE and CHILD SAs of other tunnels are not re-keyed; only
     a connection whose settings changed is replaced. Loading happens only when this tunnel's files
     change or the loaded connection differs from them, so a repeated run does nothing.
   - The tunnel spec is validated before anything is touched (addresses, identities, traffic selectors
     (also against the subnets and identities of the other connections loaded on the host), proposals
-    (weak algorithms and IKEv1 are refused unless I(allow_weak_crypto)), key length, DPD settings).
+    (weak algorithms and IKEv1 are refused unless O(allow_weak_crypto)), key length, DPD settings).
     A validation error changes nothing and names the option and the fix.
   - The defaults are IKEv2 with AEAD proposals, C(aes256gcm16-prfsha384-ecp384) (fallback
     C(aes256gcm16-prfsha256-modp3072)) for IKE and C(aes256gcm16-ecp384) (fallback
     C(aes256gcm16-modp3072)) for ESP, so rekeyed CHILD_SAs have perfect forward secrecy.
-  - I(state=started) also brings the tunnel up with C(swanctl --initiate), I(state=stopped) takes it down
-    with C(swanctl --terminate), I(state=absent) unloads the connection and its key, removes both files
+  - O(state=started) also brings the tunnel up with C(swanctl --initiate), O(state=stopped) takes it down
+    with C(swanctl --terminate), O(state=absent) unloads the connection and its key, removes both files
     and terminates SAs still up.
   - Concurrent runs on one host (for example many stores delegated to one cloud instance) are
     serialised with a lock on C(<swanctl_dir>/conf.d).
@@ -61,87 +61,87 @@ options:
     description:
       - Name of the tunnel. It names the connection, its CHILD_SA, the files and the secret C(ike-<name>).
       - 1 to 63 letters, digits, C(-) and C(_), starting with a letter.
-      - One of I(name) and I(tunnels) is required.
+      - One of O(name) and O(tunnels) is required.
     type: str
   tunnels:
     description:
       - The host's tunnels, managed together in one call (see the description). Each entry takes the
         options of one tunnel; what an entry does not give comes from the option of the same name of
-        the task (so I(psk), I(local_addrs) or the proposals may be given once for all).
-      - Each entry needs a I(name) of its own.
+        the task (so O(psk), O(local_addrs) or the proposals may be given once for all).
+      - Each entry needs a O(name) of its own.
       - Loading is done once for all of them, so a change to one tunnel does not re-key the others.
     type: list
     elements: dict
     version_added: 0.3.0
     suboptions:
       name:
-        description: Name of the tunnel, as I(name).
+        description: Name of the tunnel, as O(name).
         type: str
         required: true
       local_addrs:
-        description: As I(local_addrs).
+        description: As O(local_addrs).
         type: list
         elements: str
       remote_addrs:
-        description: As I(remote_addrs).
+        description: As O(remote_addrs).
         type: list
         elements: str
       local_id:
-        description: As I(local_id).
+        description: As O(local_id).
         type: str
       remote_id:
-        description: As I(remote_id).
+        description: As O(remote_id).
         type: str
       local_ts:
-        description: As I(local_ts).
+        description: As O(local_ts).
         type: list
         elements: str
       remote_ts:
-        description: As I(remote_ts).
+        description: As O(remote_ts).
         type: list
         elements: str
       auth:
-        description: As I(auth).
+        description: As O(auth).
         type: str
         choices: [psk, certificate]
       psk:
-        description: As I(psk); never shown.
+        description: As O(psk); never shown.
         type: str
       local_cert:
-        description: As I(local_cert).
+        description: As O(local_cert).
         type: str
       remote_cacert:
-        description: As I(remote_cacert).
+        description: As O(remote_cacert).
         type: str
       ike_version:
-        description: As I(ike_version).
+        description: As O(ike_version).
         type: int
         choices: [1, 2]
       ike_proposals:
-        description: As I(ike_proposals).
+        description: As O(ike_proposals).
         type: list
         elements: str
       esp_proposals:
-        description: As I(esp_proposals).
+        description: As O(esp_proposals).
         type: list
         elements: str
       dpd_delay:
-        description: As I(dpd_delay).
+        description: As O(dpd_delay).
         type: int
       dpd_action:
-        description: As I(dpd_action).
+        description: As O(dpd_action).
         type: str
         choices: [clear, trap, restart]
       start_action:
-        description: As I(start_action).
+        description: As O(start_action).
         type: str
         choices: [none, trap, start]
       allow_weak_crypto:
-        description: As I(allow_weak_crypto).
+        description: As O(allow_weak_crypto).
         type: bool
   charon:
     description:
-      - charon's own settings, written with I(tunnels) under I(settings_dir). When one changes, charon is
+      - charon's own settings, written with O(tunnels) under O(charon.settings_dir). When one changes, charon is
         restarted (with systemd, C(systemctl restart strongswan); without, charon is stopped and the
         instance's init starts it again) and the module waits until it answers. Unchanged settings
         (comments aside) never restart it; tunnels are never a reason to restart it.
@@ -150,16 +150,16 @@ options:
     suboptions:
       datapath:
         description:
-          - The IPsec data path, written as C(charon/kernel-libipsec.conf). C(kernel) is the kernel's IPsec,
-            C(libipsec) strongSwan's userspace data path with a TUN device (for kernels without ESP support),
-            C(auto) the kernel's when it has ESP support (module C(esp4)), else libipsec.
+          - The IPsec data path, written as C(charon/kernel-libipsec.conf). V(kernel) is the kernel's IPsec,
+            V(libipsec) strongSwan's userspace data path with a TUN device (for kernels without ESP support),
+            V(auto) the kernel's when it has ESP support (module C(esp4)), else libipsec.
           - Not managed when not given.
         type: str
         choices: [auto, kernel, libipsec]
       filelog:
         description:
           - charon's file log, written as C(charon-logging.conf) (IKE and configuration messages at level 1,
-            one line each as it happens). Give the same path as I(log_path) to have its lines in failures.
+            one line each as it happens). Give the same path as O(log_path) to have its lines in failures.
           - Not managed when not given.
         type: path
       settings_dir:
@@ -172,10 +172,10 @@ options:
         default: 30
   state:
     description:
-      - C(present) writes and loads the connection.
-      - C(started) does the same and initiates the tunnel from this side unless its CHILD_SA is installed.
-      - C(stopped) writes and loads the connection and terminates its IKE SA if one is up.
-      - C(absent) unloads the connection and its key, removes the files and terminates SAs still up.
+      - V(present) writes and loads the connection.
+      - V(started) does the same and initiates the tunnel from this side unless its CHILD_SA is installed.
+      - V(stopped) writes and loads the connection and terminates its IKE SA if one is up.
+      - V(absent) unloads the connection and its key, removes the files and terminates SAs still up.
     type: str
     choices: [present, absent, started, stopped]
     default: present
@@ -189,41 +189,41 @@ options:
   remote_addrs:
     description:
       - Addresses of the peer, as IP addresses, DNS names, CIDR subnets or C(%any) to accept the peer from
-        anywhere (responder only; I(state=started), I(start_action=start) and I(dpd_action=restart) need
+        anywhere (responder only; O(state=started), O(start_action=start) and O(dpd_action=restart) need
         an IP address or DNS name).
-      - Required unless I(state=absent).
+      - Required unless O(state=absent).
     type: list
     elements: str
   local_id:
     description:
       - IKE identity of this side, for example its public IP address or C(pos-cloud.example.com).
-      - Defaults to the single IP address in I(local_addrs); required when there is none.
+      - Defaults to the single IP address in O(local_addrs); required when there is none.
     type: str
   remote_id:
     description:
       - IKE identity expected from the peer.
-      - Defaults to the single IP address in I(remote_addrs); required when there is none. C(%any) is
+      - Defaults to the single IP address in O(remote_addrs); required when there is none. C(%any) is
         refused with a pre-shared key.
     type: str
   local_ts:
     description:
       - Local subnets of the tunnel in CIDR form. Host bits must be clear.
-      - Required unless I(state=absent).
+      - Required unless O(state=absent).
     type: list
     elements: str
   remote_ts:
     description:
-      - Remote subnets of the tunnel in CIDR form. They must not overlap I(local_ts) nor the subnets of
+      - Remote subnets of the tunnel in CIDR form. They must not overlap O(local_ts) nor the subnets of
         another connection loaded on the host.
-      - Required unless I(state=absent).
+      - Required unless O(state=absent).
     type: list
     elements: str
   auth:
     description:
       - How both ends authenticate.
-      - C(psk) uses I(psk) and is the tested method.
-      - C(certificate) renders C(auth = pubkey) with I(local_cert) and, optionally, I(remote_cacert). The
-        certificate files and private key must already be in I(swanctl_dir) (C(x509/), C(x509ca/),
+      - V(psk) uses O(psk) and is the tested method.
+      - V(certificate) renders C(auth = pubkey) with O(local_cert) and, optionally, O(remote_cacert). The
+        certificate files and private key must already be in O(swanctl_dir) (C(x509/), C(x509ca/),
         C(private/)); this module does not manage them. This path is rendered and validated but has not
         been tested against a daemon.
     type: str
@@ -231,22 +231,22 @@ options:
     default: psk
   psk:
     description:
-      - Pre-shared key, at least 20 characters. Required with I(auth=psk).
+      - Pre-shared key, at least 20 characters. Required with O(auth=psk).
       - As in swanctl, a key starting with C(0x) is read as hex and one starting with C(0s) as base64.
       - Never shown in results, diffs or messages.
     type: str
   local_cert:
     description:
-      - With I(auth=certificate), file name of this side's certificate in C(<swanctl_dir>/x509).
+      - With O(auth=certificate), file name of this side's certificate in C(<swanctl_dir>/x509).
     type: str
   remote_cacert:
     description:
-      - With I(auth=certificate), file name of the CA certificate in C(<swanctl_dir>/x509ca) the peer's
+      - With O(auth=certificate), file name of the CA certificate in C(<swanctl_dir>/x509ca) the peer's
         certificate must chain to.
     type: str
   ike_version:
     description:
-      - IKE major version. IKEv1 is refused unless I(allow_weak_crypto).
+      - IKE major version. IKEv1 is refused unless O(allow_weak_crypto).
     type: int
     choices: [1, 2]
     default: 2
@@ -254,7 +254,7 @@ options:
     description:
       - IKE proposals in strongSwan syntax, most preferred first.
       - Weak algorithms (C(des), C(3des), C(md5), C(sha1), C(modp768), C(modp1024), C(modp1536),
-        C(ecp192), ...) are refused unless I(allow_weak_crypto). Keywords are compared whole, so
+        C(ecp192), ...) are refused unless O(allow_weak_crypto). Keywords are compared whole, so
         C(sha256) or C(prfsha384) are fine.
     type: list
     elements: str
@@ -262,7 +262,7 @@ options:
   esp_proposals:
     description:
       - ESP proposals in strongSwan syntax. Each must carry a DH group (perfect forward secrecy when
-        rekeying) unless I(allow_weak_crypto).
+        rekeying) unless O(allow_weak_crypto).
     type: list
     elements: str
     default: [aes256gcm16-ecp384, aes256gcm16-modp3072]
@@ -274,18 +274,18 @@ options:
     default: 30
   dpd_action:
     description:
-      - What to do with the CHILD_SA when DPD finds the peer dead. C(restart) re-initiates, which needs
-        a concrete I(remote_addrs) entry.
+      - What to do with the CHILD_SA when DPD finds the peer dead. V(restart) re-initiates, which needs
+        a concrete O(remote_addrs) entry.
     type: str
     choices: [clear, trap, restart]
     default: clear
   start_action:
     description:
       - What charon does when it loads the connection (including after a daemon restart).
-      - C(start) initiates at once and is what the initiating side should use.
-      - C(trap) installs a trap policy that initiates on traffic. With the userspace C(kernel-libipsec)
+      - V(start) initiates at once and is what the initiating side should use.
+      - V(trap) installs a trap policy that initiates on traffic. With the userspace C(kernel-libipsec)
         data path no route is installed for trap policies, so traffic does not trigger it there; use
-        C(start) instead.
+        V(start) instead.
     type: str
     choices: [none, trap, start]
     default: none
@@ -296,19 +296,19 @@ options:
     default: false
   restart_on_change:
     description:
-      - With I(state=started), when the settings changed while an IKE SA was up and charon kept that SA
-        (it does for I(start_action=none)), terminate and re-initiate it so that the new settings apply.
+      - With O(state=started), when the settings changed while an IKE SA was up and charon kept that SA
+        (it does for O(start_action=none)), terminate and re-initiate it so that the new settings apply.
       - Without it, or with another state, a warning says that the SA runs on the previous settings
         until it is re-established.
     type: bool
     default: true
   wait:
     description:
-      - Wait until the CHILD_SA is INSTALLED, for at most I(wait_timeout) seconds, and fail otherwise
+      - Wait until the CHILD_SA is INSTALLED, for at most O(wait_timeout) seconds, and fail otherwise
         with the daemon's log lines for this connection.
-      - With I(state=started) the module initiates and waits for the result. With I(state=present) it
+      - With O(state=started) the module initiates and waits for the result. With O(state=present) it
         waits for the peer to bring the tunnel up.
-      - Without it, I(state=started) starts the initiation and returns; a failure is a warning.
+      - Without it, O(state=started) starts the initiation and returns; a failure is a warning.
     type: bool
     default: false
   wait_timeout:
@@ -320,7 +320,7 @@ options:
     default: 30
   lock_timeout:
     description:
-      - Seconds to wait for another run that holds the lock on I(swanctl_dir) before failing with a
+      - Seconds to wait for another run that holds the lock on O(swanctl_dir) before failing with a
         message that says so, from 0 (fail at once) to 86400.
     type: int
     default: 300
@@ -342,11 +342,11 @@ options:
   log_path:
     description:
       - Charon's file log (a C(charon.filelog) or C(charon-systemd.filelog) target), read for the lines of
-        this connection when I(wait) fails. C(ike_name = yes) in the filelog settings makes the lines
+        this connection when O(wait) fails. C(ike_name = yes) in the filelog settings makes the lines
         easy to attribute.
       - Without it, the output of C(swanctl --initiate) is used, and while waiting for the peer the
         module follows charon's log events on the vici socket (like C(swanctl --log)) and keeps the
-        lines of this connection. With I(container) the socket is inside the container, so give I(log_path)
+        lines of this connection. With O(container) the socket is inside the container, so give O(log_path)
         there to have the daemon's lines in a failure.
     type: path
   container:
@@ -355,13 +355,13 @@ options:
         the container's Docker engine; every command (C(swanctl) included) runs with
         C(docker exec <container>), and every file is read and written inside the container through it
         (written atomically - a temporary file next to the target, with its mode set before it has content,
-        then renamed over it - and under C(flock) on I(swanctl_dir)).
-      - The paths options (I(swanctl_dir), I(log_path), I(charon)) are paths inside the container;
-        I(swanctl_path) is the program inside it (C(swanctl) on its C(PATH) when not given).
+        then renamed over it - and under C(flock) on O(swanctl_dir)).
+      - The paths options (O(swanctl_dir), O(log_path), O(charon)) are paths inside the container;
+        O(swanctl_path) is the program inside it (C(swanctl) on its C(PATH) when not given).
       - For a cloud host that runs the POS instances of many stores, reached over SSH - no Docker
         connection from the controller is needed.
-      - The Docker client's options (I(docker_host), I(docker_cli), I(docker_timeout)) and the C(docker)
-        client among the requirements apply only with I(container).
+      - The Docker client's options (O(docker_host), O(docker_cli), O(docker_timeout)) and the C(docker)
+        client among the requirements apply only with O(container).
     type: str
     version_added: 0.3.0
 notes:
@@ -369,7 +369,7 @@ notes:
     connections on one host with the same pair of identities are refused, because the responder would
     select the first one for both.
   - The established SAs keep the proposals negotiated when they were set up; a change of proposals
-    applies at the next re-establishment (see I(restart_on_change)).
+    applies at the next re-establishment (see O(restart_on_change)).
   - Files of other tunnels in C(conf.d) must parse, because C(--load-conns) reads them all. When loading
     fails, this tunnel's files are restored to their previous content and reloaded.
   - C(--load-conns) unloads connections that are loaded in the daemon but are in no file, for example
@@ -531,37 +531,37 @@ EXAMPLES = r'''
 RETURN = r'''
 tunnels:
   description:
-    - With I(tunnels), the status of each tunnel of the set after the run (in check mode, before it),
+    - With O(tunnels), the status of each tunnel of the set after the run (in check mode, before it),
       sorted by name, as M(poscloud.fleet.ipsec_tunnel_info) returns it in its C(tunnels).
-  returned: with I(tunnels), when the daemon could be reached
+  returned: with O(tunnels), when the daemon could be reached
   type: list
   elements: dict
   version_added: 0.3.0
 results:
-  description: With I(tunnels), per tunnel - C(name), C(conf_path), C(secrets_path), C(tunnel) and C(drift) as for one tunnel.
-  returned: with I(tunnels), unless I(state=absent)
+  description: With O(tunnels), per tunnel - C(name), C(conf_path), C(secrets_path), C(tunnel) and C(drift) as for one tunnel.
+  returned: with O(tunnels), unless O(state=absent)
   type: list
   elements: dict
   version_added: 0.3.0
 charon:
-  description: With I(charon), the data path selected (C(datapath)) and whether charon was restarted (C(restarted)).
-  returned: with I(tunnels) and I(charon)
+  description: With O(charon), the data path selected (C(datapath)) and whether charon was restarted (C(restarted)).
+  returned: with O(tunnels) and O(charon)
   type: dict
   sample: {datapath: libipsec, restarted: false}
   version_added: 0.3.0
 failed_tunnels:
-  description: With I(tunnels), the tunnels that did not come up.
+  description: With O(tunnels), the tunnels that did not come up.
   returned: on failure
   type: list
   elements: str
   version_added: 0.3.0
 peer_refusals:
-  description: With I(tunnels), the peer's refusal (as C(peer_refusal)) of each tunnel that did not come up.
+  description: With O(tunnels), the peer's refusal (as C(peer_refusal)) of each tunnel that did not come up.
   returned: on failure, when the log names a refusal
   type: dict
   version_added: 0.3.0
 logs:
-  description: With I(tunnels), the daemon's log lines (as C(log)) of each tunnel that did not come up.
+  description: With O(tunnels), the daemon's log lines (as C(log)) of each tunnel that did not come up.
   returned: on failure
   type: dict
   version_added: 0.3.0
@@ -572,7 +572,7 @@ swanctl_missing:
   version_added: 0.3.0
 name:
   description: The tunnel's name.
-  returned: without I(tunnels)
+  returned: without O(tunnels)
   type: str
   sample: store-0042
 state:
@@ -582,12 +582,12 @@ state:
   sample: started
 conf_path:
   description: The connection file.
-  returned: without I(tunnels)
+  returned: without O(tunnels)
   type: str
   sample: /etc/swanctl/conf.d/store-0042.conf
 secrets_path:
   description: The secrets file (mode 0600).
-  returned: without I(tunnels)
+  returned: without O(tunnels)
   type: str
   sample: /etc/swanctl/conf.d/store-0042.secrets.conf
 actions:
@@ -605,7 +605,7 @@ drift:
   sample: [connection store-0042 is not loaded]
 tunnel:
   description: The connection's settings as the module applies them (the key is left out).
-  returned: unless I(state=absent)
+  returned: unless O(state=absent)
   type: dict
   sample:
     name: store-0042
@@ -647,7 +647,7 @@ status:
       elements: dict
 log:
   description: The daemon's log lines for this connection gathered when the tunnel did not come up.
-  returned: when I(wait) failed or an initiation failed
+  returned: when O(wait) failed or an initiation failed
   type: list
   elements: str
   sample: ["[IKE] received AUTHENTICATION_FAILED notify error"]

@@ -47,9 +47,9 @@ options:
       - Ask the charon of this container instead of the target's own. The module runs on the host of the
         container's Docker engine and runs C(swanctl) with C(docker exec <container>), so nothing but the
         engine's C(docker) client is needed on that host (a cloud host that runs many stores' instances).
-      - I(swanctl_path) is then the program inside the container (C(swanctl) on its C(PATH) when not given).
-      - The Docker client's options (I(docker_host), I(docker_cli), I(docker_timeout)) and the C(docker)
-        client among the requirements apply only with I(container).
+      - O(swanctl_path) is then the program inside the container (C(swanctl) on its C(PATH) when not given).
+      - The Docker client's options (O(docker_host), O(docker_cli), O(docker_timeout)) and the C(docker)
+        client among the requirements apply only with O(container).
     type: str
     version_added: 0.3.0
 notes:
@@ -260,7 +260,7 @@ tunnels:
               description: Seconds until the CHILD_SA expires.
               type: int
 connections:
-  description: Names of the loaded connections (all of them, whatever I(name) says).
+  description: Names of the loaded connections (all of them, whatever O(name) says).
   returned: success
   type: list
   elements: str
