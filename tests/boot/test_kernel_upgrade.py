@@ -134,3 +134,33 @@ def test_build_server_copy_boots_the_new_kernel(upgrade):
     state = lab.state('machine01')
     assert state['uname_r'] == NEW_V
     assert NEW_V in state['grubenv']['saved_entry']
+
+
+def test_ssh_driver_health_gate_failure_returns_to_known_good(upgrade):
+    # machine01 (running the new kernel, the old one still installed) with the production driver:
+    # reboots over SSH and ansible.builtin.reboot, no serial console, no QMP. The trial kernel (the
+    # old one, as a stand-in for any other) boots fine but its health gate fails (a fault injected
+    # after the checks ran), so the machine goes back to its known-good kernel.
+    lab, run, before, after = upgrade
+    start = lab.state('machine01')
+    assert start['uname_r'] == NEW_V
+    failed = lab.playbook('kernel_upgrade.yml', '-l', 'machine01', '-e', 'kernel_upgrade_package=%s' % OLD,
+                          '-e', 'machine_power_driver=ssh', '-e', 'kernel_upgrade_inject_fault=fail_health')
+    end = lab.state('machine01')
+    assert failed.rc != 0
+    message = failed.failure('machine01')
+    assert 'failed its health check' in message and 'fault injected' in message, message
+    assert 'known-good kernel %s' % NEW_V in message, message
+    assert end['uname_r'] == NEW_V
+    assert end['boot_id'] != start['boot_id']
+    assert NEW_V in end['grubenv']['saved_entry'] and not end['grubenv'].get('next_entry')
+    assert 'poscloud_trial_entry' not in end['grubenv']
+    record = lab.report('machine01')
+    assert record['outcome'] == 'failed'
+    boots = {b['boot']: b for b in record['boots']}
+    assert boots['trial of the new kernel']['kernel'] == OLD_V
+    assert boots['fallback after a failed health check']['kernel'] == NEW_V
+    # the ssh driver: every boot came back by itself, and nothing was read from a serial console
+    assert all(b['outcome'] == 'up' and not b['console_tail'] and not b['panic_lines'] for b in record['boots'])
+    names = failed.task_names('machine01')
+    assert not any('serial console' in n.lower() for n in names), names
