@@ -69,6 +69,14 @@ if [ ! -f .state/lab/id_ed25519 ]; then
   ssh-keygen -q -t ed25519 -N '' -C "poscloud-fleet-lab" -f .state/lab/id_ed25519
   echo "setup: made the lab controller key .state/lab/id_ed25519"
 fi
+# Keys of the users the lab's new machine (machine03) is installed with (inventories/lab).
+for u in alice bob; do
+  if [ ! -f ".state/lab/users/$u" ]; then
+    mkdir -p .state/lab/users
+    ssh-keygen -q -t ed25519 -N '' -C "$u@poscloud-fleet-lab" -f ".state/lab/users/$u"
+    echo "setup: made the lab user key .state/lab/users/$u"
+  fi
+done
 
 # ansible-test looks for a pip bootstrap script it would otherwise download; give it one that
 # uses the interpreter's own ensurepip (see tests/sanity/README.md).

@@ -20,7 +20,7 @@ def upgrade(fresh_lab, tmp_path_factory):
     faults = tmp_path_factory.mktemp('faults') / 'faults.yml'
     faults.write_text('all:\n  hosts:\n    machine02:\n      kernel_upgrade_inject_fault: corrupt_initramfs\n')
     before = {h: lab.state(h) for h in ('machine01', 'machine02')}
-    run = lab.playbook('kernel_upgrade.yml', '-i', str(faults), '-e', 'kernel_upgrade_serial=2',
+    run = lab.playbook('kernel_upgrade.yml', '-l', 'machine01,machine02', '-i', str(faults), '-e', 'kernel_upgrade_serial=2',
                        '-e', 'kernel_upgrade_package=%s' % NEW)
     after = {h: lab.state(h) for h in ('machine01', 'machine02')}
     return lab, run, before, after

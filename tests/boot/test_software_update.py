@@ -85,7 +85,7 @@ def updates(fresh_lab, tmp_path_factory):
     settings.write_text(json.dumps({'software_update_services': ['pos-agent.service'],
                                     'software_update_health_command': HEALTH, 'software_update_serial': 2,
                                     'ansible_ssh_args': '-o ControlMaster=auto -o ControlPersist=60s'}))
-    first = lab.playbook('software_update.yml', '-e', '@%s' % settings, '-e', 'software_update_bundle=%s' % v10)
+    first = lab.playbook('software_update.yml', '-l', 'machine01,machine02', '-e', '@%s' % settings, '-e', 'software_update_bundle=%s' % v10)
     installed = {h: files(lab, h) for h in ('machine01', 'machine02')}
     before = {'machine01': service(lab, 'machine01'), 'machine02': files(lab, 'machine02')}
     copy_before = {h: open(os.path.join(IMAGES, h + '.release.json')).read() if first.rc == 0 else None
@@ -94,7 +94,7 @@ def updates(fresh_lab, tmp_path_factory):
     per_host.write_text('all:\n  hosts:\n    machine01:\n      software_update_bundle: %s\n'
                         '    machine02:\n      software_update_bundle: %s\n      software_update_bundle_sha256: %s\n'
                         % (v10, tarball, v11_sha))
-    second = lab.playbook('software_update.yml', '-i', str(per_host), '-e', '@%s' % settings,
+    second = lab.playbook('software_update.yml', '-l', 'machine01,machine02', '-i', str(per_host), '-e', '@%s' % settings,
                           '-e', 'software_update_max_fail_percentage=100')
     return dict(lab=lab, first=first, second=second, installed=installed, before=before, copy_before=copy_before,
                 v10=v10)

@@ -105,13 +105,15 @@ def cmd_start(a):
     netdev = 'user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22' % a.port
     if a.tftp:
         netdev += ',tftp=%s,bootfile=%s' % (a.tftp, a.bootfile)
+    drives = [a.disk] + [os.path.join(a.dir, extra + '.qcow2') for extra in a.extra_disks.split(',') if extra]
     cmd = ['qemu-system-x86_64', '-name', a.name, '-machine', 'pc,accel=%s' % accel,
-           '-m', str(a.memory), '-smp', str(a.cpus),
-           '-drive', 'file=%s,if=virtio,format=qcow2,cache=unsafe' % a.disk,
-           '-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0,mac=%s' % a.mac,
-           '-chardev', 'file,id=ser0,path=%s,append=on' % p['serial'], '-serial', 'chardev:ser0',
-           '-qmp', 'unix:%s,server=on,wait=off' % p['qmp'],
-           '-display', 'none', '-monitor', 'none', '-daemonize', '-pidfile', p['pid']]
+           '-m', str(a.memory), '-smp', str(a.cpus)]
+    for drive in drives:
+        cmd += ['-drive', 'file=%s,if=virtio,format=qcow2,cache=unsafe' % drive]
+    cmd += ['-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0,mac=%s' % a.mac,
+            '-chardev', 'file,id=ser0,path=%s,append=on' % p['serial'], '-serial', 'chardev:ser0',
+            '-qmp', 'unix:%s,server=on,wait=off' % p['qmp'],
+            '-display', 'none', '-monitor', 'none', '-daemonize', '-pidfile', p['pid']]
     with open(p['cmd'], 'w') as f:
         f.write(' '.join(cmd) + '\n')
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
@@ -237,6 +239,8 @@ def main():
     s.add_argument('--accel', choices=['tcg', 'kvm'], default='tcg')
     s.add_argument('--tftp', default='')
     s.add_argument('--bootfile', default='netboot.ipxe')
+    s.add_argument('--extra-disks', default='',
+                   help='further disks, comma-separated names of DIR/NAME.qcow2, after the boot disk: /dev/vdb, ...')
     for name in ('stop', 'reset', 'status'):
         sub.add_parser(name).add_argument('--dir', required=True)
     w = sub.add_parser('watch')
