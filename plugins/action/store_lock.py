@@ -45,8 +45,7 @@ def this_run(operation):
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
+    # ActionBase's defaults: no files to transfer; the module runs through the host's connection.
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)

@@ -2,7 +2,7 @@
 # Copyright: poscloud.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every part of the collection shares: the prefix of its image labels, one canonical JSON
-form, and SHA-256 of bytes, of a stream, of a file and of a JSON value."""
+form, and SHA-256 of bytes, of a stream (also while copying it), of a file and of a JSON value."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -28,14 +28,24 @@ def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def copy_hashed(src, dst=None):
+    """Copy what is left to read in the binary file object ``src`` to the one ``dst`` (None: nowhere), in
+    chunks; return the hex SHA-256 and the number of bytes."""
+    h = hashlib.sha256()
+    size = 0
+    while True:
+        block = src.read(CHUNK)
+        if not block:
+            return h.hexdigest(), size
+        h.update(block)
+        if dst is not None:
+            dst.write(block)
+        size += len(block)
+
+
 def sha256_stream(f):
     """Hex SHA-256 of what is left to read in the binary file object ``f``, read in chunks."""
-    h = hashlib.sha256()
-    while True:
-        block = f.read(CHUNK)
-        if not block:
-            return h.hexdigest()
-        h.update(block)
+    return copy_hashed(f)[0]
 
 
 def sha256_file(path):

@@ -143,33 +143,38 @@ class DockerCLI(object):
         return dict(line.split(' ', 1) for line in out.splitlines() if ' ' in line)
 
     # -- images -----------------------------------------------------------------------------
-    def image_ids(self, filters=None, all_images=False):
-        args = ['image', 'ls', '--quiet', '--no-trunc']
-        if all_images:
-            args.append('--all')
+    def _ids(self, kind, filters, all_of_them):
+        """The ids ``docker <kind> ls`` lists (with ``--all`` when ``all_of_them``), as it lists them."""
+        args = [kind, 'ls', '--quiet', '--no-trunc'] + (['--all'] if all_of_them else [])
         for f in filters or []:
             args += ['--filter', f]
         rc, out, err = self.run(args)
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def image_ids(self, filters=None, all_images=False):
         ids = []
-        for line in out.splitlines():
-            line = line.strip()
-            if line and line not in ids:
-                ids.append(line)
+        for image_id in self._ids('image', filters, all_images):
+            if image_id not in ids:
+                ids.append(image_id)
         return ids
 
-    def inspect_images(self, refs):
+    def _inspect(self, kind, refs):
+        """``docker <kind> inspect`` of ``refs``: the objects that exist (none for no refs)."""
         if not refs:
             return []
-        rc, out, err = self.run(['image', 'inspect'] + list(refs), check=False)
+        rc, out, err = self.run([kind, 'inspect'] + list(refs), check=False)
         if rc != 0:
-            # Inspect them one by one so that a vanished image does not hide the others.
+            # Inspect them one by one so that a vanished one does not hide the others.
             found = []
             for ref in refs:
-                rc, out, err = self.run(['image', 'inspect', ref], check=False)
+                rc, out, err = self.run([kind, 'inspect', ref], check=False)
                 if rc == 0:
                     found.extend(json.loads(out))
             return found
         return json.loads(out)
+
+    def inspect_images(self, refs):
+        return self._inspect('image', refs)
 
     def inspect_image(self, ref):
         found = self.inspect_images([ref])
@@ -186,26 +191,10 @@ class DockerCLI(object):
 
     # -- containers -------------------------------------------------------------------------
     def container_ids(self, filters=None, all_containers=True):
-        args = ['container', 'ls', '--quiet', '--no-trunc']
-        if all_containers:
-            args.append('--all')
-        for f in filters or []:
-            args += ['--filter', f]
-        rc, out, err = self.run(args)
-        return [line.strip() for line in out.splitlines() if line.strip()]
+        return self._ids('container', filters, all_containers)
 
     def inspect_containers(self, refs):
-        if not refs:
-            return []
-        rc, out, err = self.run(['container', 'inspect'] + list(refs), check=False)
-        if rc != 0:
-            found = []
-            for ref in refs:
-                rc, out, err = self.run(['container', 'inspect', ref], check=False)
-                if rc == 0:
-                    found.extend(json.loads(out))
-            return found
-        return json.loads(out)
+        return self._inspect('container', refs)
 
     def containers_by_image(self):
         """Map image id -> list of container names (running or not) created from it."""

@@ -96,6 +96,17 @@ def write_target(path):
     return target
 
 
+def remove_file(path):
+    """Remove the file (or link) ``path``; return False when there was none. Other errors raise."""
+    try:
+        os.remove(path)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+        return False
+    return True
+
+
 def fsync_folder(folder):
     """Flush the folder's entries (a rename in it) to the disk."""
     fd = os.open(folder, os.O_RDONLY)

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
-import hashlib
 import json
 import os
 import socket
@@ -22,7 +21,7 @@ import time
 
 from urllib.parse import quote, urlencode
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.common import CHUNK
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import CHUNK, copy_hashed
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_api import DockerAPI, _UnixConnection, socket_path
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, timeout_message
 
@@ -137,20 +136,12 @@ class ArchiveAPI(DockerAPI):
         if resp.status != 200:
             body = self._finish(conn, resp, what)
             raise DockerError('%s failed (%s): %s' % (what, resp.status, body[:300].decode('utf-8', 'replace').strip()))
-        digest, size = hashlib.sha256(), 0
         try:
-            while True:
-                block = resp.read(CHUNK)
-                if not block:
-                    break
-                digest.update(block)
-                f.write(block)
-                size += len(block)
+            return copy_hashed(resp, f)
         except socket.timeout:
             raise DockerError(timeout_message(what, self.timeout))
         finally:
             conn.close()
-        return digest.hexdigest(), size
 
     def load(self, path):
         """Load the archive at ``path`` into the engine; returns the lines of the engine's answer.

@@ -58,6 +58,16 @@ def _file_hash(full, st, cache, fresh):
     return digest
 
 
+def _listed(folder, rel_folder, names, exclude):
+    """(name, path relative to the tree, full path, lstat) of the ``names`` in ``folder`` (at
+    ``rel_folder`` in the tree) that ``exclude`` does not exclude, in name order."""
+    for name in sorted(names):
+        rel = rel_folder + name
+        if not _excluded(rel, exclude):
+            full = os.path.join(folder, name)
+            yield name, rel, full, os.lstat(full)
+
+
 def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
     """Entries of the tree at ``root``, their paths starting with ``prefix`` (the data path).
     With ``cache`` (see ``_file_hash``), unchanged files are not read again; the entries for the
@@ -70,24 +80,14 @@ def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
         rel_folder = os.path.relpath(folder, root)
         rel_folder = '' if rel_folder == '.' else rel_folder + '/'
         keep = []
-        for d in sorted(dirs):
-            rel = rel_folder + d
-            if _excluded(rel, exclude):
-                continue
-            full = os.path.join(folder, d)
-            st = os.lstat(full)
+        for d, rel, full, st in _listed(folder, rel_folder, dirs, exclude):
             if stat.S_ISLNK(st.st_mode):
                 out.append(_link_entry(prefix + '/' + rel, os.readlink(full)))
                 continue
             out.append(_entry(prefix + '/' + rel, 'dir', mode=st.st_mode))
             keep.append(d)
         dirs[:] = keep
-        for name in sorted(files):
-            rel = rel_folder + name
-            if _excluded(rel, exclude):
-                continue
-            full = os.path.join(folder, name)
-            st = os.lstat(full)
+        for _, rel, full, st in _listed(folder, rel_folder, files, exclude):
             if stat.S_ISLNK(st.st_mode):
                 out.append(_link_entry(prefix + '/' + rel, os.readlink(full)))
             elif stat.S_ISREG(st.st_mode):

@@ -155,16 +155,25 @@ def _media(profile):
     return out
 
 
+def _named(profile, key, name_re, unnamed, what):
+    """(field, entry) of each entry of the profile's list ``key``: a mapping whose name matches
+    ``name_re`` (else the failure says ``unnamed``) and is not used by an earlier entry (else it
+    says which ``what`` is listed twice)."""
+    seen = set()
+    for i, entry in enumerate(_list(profile, key, key)):
+        field = '%s[%d]' % (key, i)
+        if not isinstance(entry, dict) or not name_re.match(str(entry.get('name', ''))):
+            _fail(field + '.name', unnamed)
+        if entry['name'] in seen:
+            _fail(field + '.name', '%s %s is listed twice' % (what, entry['name']))
+        seen.add(entry['name'])
+        yield field, entry
+
+
 def _users(profile, groups):
     users = []
-    seen = set()
-    for i, u in enumerate(_list(profile, 'users', 'users')):
-        field = 'users[%d]' % i
-        if not isinstance(u, dict) or not USER_RE.match(str(u.get('name', ''))):
-            _fail(field + '.name', 'a user needs a name of lower-case letters, digits, "_" or "-"')
-        if u['name'] in seen:
-            _fail(field + '.name', 'user %s is listed twice' % u['name'])
-        seen.add(u['name'])
+    for field, u in _named(profile, 'users', USER_RE, 'a user needs a name of lower-case letters, digits, "_" or "-"',
+                           'user'):
         if u.get('groups') is not None and not isinstance(u['groups'], list):
             _fail(field + '.groups', 'must be a list of group names, got %r' % (u['groups'],))
         for g in u.get('groups') or []:
@@ -279,14 +288,7 @@ def validate_profile(profile):
         _fail('install', 'give at least one install step (the commands that install the application from its media)')
 
     services = []
-    names = set()
-    for i, s in enumerate(_list(profile, 'services', 'services')):
-        field = 'services[%d]' % i
-        if not isinstance(s, dict) or not NAME_RE.match(str(s.get('name', ''))):
-            _fail(field + '.name', 'a service needs a short lower-case name')
-        if s['name'] in names:
-            _fail(field + '.name', 'service %s is listed twice' % s['name'])
-        names.add(s['name'])
+    for field, s in _named(profile, 'services', NAME_RE, 'a service needs a short lower-case name', 'service'):
         cmd = _command(s.get('command'), field + '.command')
         user = s.get('user', 'root')
         if not isinstance(user, str) or user not in user_names:
@@ -348,6 +350,7 @@ def validate_profile(profile):
                              'owner': str(c.get('owner', 'root'))})
 
     app_services = [str(n) for n in _list(profile, 'app_services', 'app_services')] or [s['name'] for s in services]
+    names = set(s['name'] for s in services)
     for i, n in enumerate(app_services):
         if n not in names:
             _fail('app_services[%d]' % i, '%r is not one of the profile\'s services (%s)' % (n, ', '.join(sorted(names))))

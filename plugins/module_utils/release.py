@@ -31,7 +31,6 @@ import calendar
 import errno
 import fcntl
 import grp
-import hashlib
 import json
 import os
 import posixpath
@@ -44,8 +43,9 @@ import time
 
 from contextlib import contextmanager
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.common import CHUNK, canonical_json, sha256_file
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write, fsync_folder, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.common import CHUNK, canonical_json, copy_hashed, sha256_file
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import (
+    atomic_file, atomic_write, fsync_folder, parse_mode, remove_file)
 
 STORE = '/var/lib/poscloud/releases'
 ID_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z')
@@ -393,17 +393,11 @@ class Store(object):
             return False
         if not os.path.isdir(self.objects):
             os.makedirs(self.objects, 0o700)
-        h = hashlib.sha256()
         with atomic_file(self.object_path(digest), 0o400, prefix='.partial-') as tmp:
             with open(tmp, 'wb') as out:
-                while True:
-                    block = stream.read(CHUNK)
-                    if not block:
-                        break
-                    h.update(block)
-                    out.write(block)
-            if h.hexdigest() != digest:
-                raise ReleaseError('content of %s hashes to %s' % (digest, h.hexdigest()))
+                actual = copy_hashed(stream, out)[0]
+            if actual != digest:
+                raise ReleaseError('content of %s hashes to %s' % (digest, actual))
         return True
 
     def put_file(self, digest, full):
@@ -411,11 +405,7 @@ class Store(object):
             return self.put_stream(digest, f)
 
     def remove_object(self, digest):
-        try:
-            os.remove(self.object_path(digest))
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                raise
+        remove_file(self.object_path(digest))
 
     def object_names(self):
         try:
@@ -483,11 +473,7 @@ class Store(object):
         atomic_write(None, self.pending_file, json.dumps(record, sort_keys=True), 0o600)
 
     def clear_pending(self):
-        try:
-            os.remove(self.pending_file)
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                raise
+        remove_file(self.pending_file)
         fsync_folder(self.dir)
 
     @contextmanager
@@ -621,12 +607,7 @@ def put_state(store, path, state):
     """Make the machine's ``path`` have ``state`` (None: no file) from the store's object."""
     full = resolve(store.root, path)
     if state is None:
-        try:
-            os.remove(full)
-        except OSError as e:
-            if e.errno != errno.ENOENT:
-                raise
-        else:
+        if remove_file(full):
             fsync_folder(os.path.dirname(full))
         return
     source = store.object_path(state['sha256'])

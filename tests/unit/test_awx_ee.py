@@ -17,6 +17,8 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.poscloud.fleet.tests.unit.yaml_tasks import all_tasks
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
 AWX = os.path.join(ROOT, 'awx')
@@ -108,17 +110,8 @@ def render(value, variables):
 
 def tasks(path='awx/configure_awx.yml'):
     """Every task of a playbook, blocks opened."""
-    found = []
-
-    def walk(items):
-        for task in items or []:
-            found.append(task)
-            for key in ('block', 'rescue', 'always'):
-                walk(task.get(key))
-    for play in load(path):
-        for key in ('pre_tasks', 'tasks', 'post_tasks', 'handlers'):
-            walk(play.get(key))
-    return found
+    return [task for play in load(path) for key in ('pre_tasks', 'tasks', 'post_tasks', 'handlers')
+            for task in all_tasks(play.get(key))]
 
 
 def awx_tasks():

@@ -74,15 +74,21 @@ def play(tmp_path):
     return run, reports
 
 
-def test_one_event_per_host_with_a_link_to_the_evidence(play):
-    run, reports = play
-    receiver = Receiver(204)
+def notify(run, status, *args):
+    """Run the play (with ``args``) against a receiver that answers ``status``, and check that the
+    play succeeds; returns its process and the receiver, closed."""
+    receiver = Receiver(status)
     try:
-        proc = run('-e', 'notify_webhook_url=%s' % receiver.url,
-                   '-e', 'notify_evidence_base_url=https://reports.example.com/fleet-reports/')
+        proc = run('-e', 'notify_webhook_url=%s' % receiver.url, *args)
     finally:
         receiver.close()
     assert proc.returncode == 0, proc.stdout[-3000:]
+    return proc, receiver
+
+
+def test_one_event_per_host_with_a_link_to_the_evidence(play):
+    run, reports = play
+    proc, receiver = notify(run, 204, '-e', 'notify_evidence_base_url=https://reports.example.com/fleet-reports/')
     assert [(e['host'], e['outcome']) for e in receiver.events] == [('store_1', 'updated'), ('store_2', 'outside window')]
     first = receiver.events[0]
     assert first['source'] == 'poscloud.fleet' and first['operation'] == 'fleet update' and first['store'] == '1'
@@ -93,23 +99,13 @@ def test_one_event_per_host_with_a_link_to_the_evidence(play):
 
 def test_without_a_base_url_the_evidence_is_its_path_on_the_controller(play):
     run, reports = play
-    receiver = Receiver(200)
-    try:
-        proc = run('-e', 'notify_webhook_url=%s' % receiver.url)
-    finally:
-        receiver.close()
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc, receiver = notify(run, 200)
     assert receiver.events[0]['evidence'] == str(reports / 'fleet' / 'history' / 'fleet-update.json')
 
 
 def test_a_receiver_that_refuses_or_is_gone_is_reported_and_the_play_goes_on(play):
     run, dummy = play
-    receiver = Receiver(500)
-    try:
-        proc = run('-e', 'notify_webhook_url=%s' % receiver.url)
-    finally:
-        receiver.close()
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc, receiver = notify(run, 500)
     assert len(receiver.events) == 2
     assert proc.stdout.count('The webhook did not take the event') == 2 and '(500 ' in proc.stdout
     # nothing listens there any more
@@ -131,12 +127,6 @@ def test_check_mode_and_no_url_send_nothing(play):
 
 def test_secret_headers_reach_the_receiver_and_never_the_output(play):
     run, dummy = play
-    receiver = Receiver(204)
-    try:
-        proc = run('-v', '-e', 'notify_webhook_url=%s' % receiver.url,
-                   '-e', '{"notify_webhook_headers": {"Authorization": "%s"}}' % TOKEN)
-    finally:
-        receiver.close()
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc, receiver = notify(run, 204, '-v', '-e', '{"notify_webhook_headers": {"Authorization": "%s"}}' % TOKEN)
     assert [h.get('Authorization') for h in receiver.headers] == [TOKEN, TOKEN]
     assert 's3cret' not in proc.stdout + proc.stderr

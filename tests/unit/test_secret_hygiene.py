@@ -8,23 +8,14 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.poscloud.fleet.tests.unit.yaml_tasks import all_tasks
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Variables that hold a secret, or a list whose entries may carry one (a tunnel of
 # ipsec_vpn_tunnels may have a psk of its own, a support user a password hash). The lab router's
 # tunnels (store_lab_router_tunnels) hold none: their key is store_lab_psk.
 SECRET_RE = re.compile(r'psk|password|passwd|secret|vault_|support_users|ipsec_vpn_tunnels|private_key|token')
 LOOP_KEYS = ('loop', 'with_items', 'with_list', 'with_dict', 'with_subelements', 'with_nested')
-
-
-def tasks_in(node):
-    if isinstance(node, list):
-        for entry in node:
-            yield from tasks_in(entry)
-    elif isinstance(node, dict):
-        yield node
-        for key in ('block', 'rescue', 'always'):
-            if key in node:
-                yield from tasks_in(node[key])
 
 
 def loop_expression(task):
@@ -68,20 +59,20 @@ def test_the_loop_check_finds_an_item_that_holds_a_secret():
 
 @pytest.mark.parametrize('path', role_task_files(), ids=lambda p: os.path.relpath(p, os.path.join(ROOT, 'roles')))
 def test_no_loop_item_carries_a_secret(path):
-    found = ['%s: %s' % (task.get('name', '?'), leaks(task)) for task in tasks_in(load(path)) if leaks(task)]
+    found = ['%s: %s' % (task.get('name', '?'), leaks(task)) for task in all_tasks(load(path)) if leaks(task)]
     assert not found, found
 
 
 def test_password_hashes_never_reach_a_command_line():
     for path in role_task_files():
-        for task in tasks_in(load(path)):
+        for task in all_tasks(load(path)):
             for module in ('community.docker.docker_container_exec', 'ansible.builtin.command'):
                 args = task.get(module)
                 if isinstance(args, dict):
                     line = yaml.safe_dump({k: v for k, v in args.items() if k not in ('stdin', 'env')})
                     assert 'password_hash' not in line, (path, task.get('name'))
     access = load(os.path.join(ROOT, 'roles', 'pos_stage', 'tasks', 'access.yml'))
-    setting = [t for t in tasks_in(access) if 'password_hash' in yaml.safe_dump(t)]
+    setting = [t for t in all_tasks(access) if 'password_hash' in yaml.safe_dump(t)]
     assert setting and all(t.get('no_log') is True for t in setting)
     assert any('chpasswd' in yaml.safe_dump(t) and 'stdin' in t['community.docker.docker_container_exec']
                for t in setting)
@@ -102,7 +93,7 @@ def test_the_maintenance_environment_image_holds_no_private_host_key():
 
 
 def test_deleting_a_stores_data_deletes_its_tunnel_volume():
-    tasks = list(tasks_in(load(os.path.join(ROOT, 'roles', 'pos_instance', 'tasks', 'delete_data.yml'))))
+    tasks = list(all_tasks(load(os.path.join(ROOT, 'roles', 'pos_instance', 'tasks', 'delete_data.yml'))))
     volumes = [t for t in tasks if t.get('community.docker.docker_volume', {}).get('state') == 'absent']
     # The swanctl volume, named as the instance mounts it (pos_instance_vpn_volume) and the ipsec_vpn docs name it.
     loop = ' '.join(loop_expression(t) or '' for t in volumes)

@@ -95,20 +95,10 @@ class _Parser(object):
         self.commands = []  # (name, [arg values], line, conditional) of top-level commands
 
     def _skip_block(self, open_line):
-        depth = 1
-        while self.pos < len(self.tokens):
-            kind = self.tokens[self.pos][0]
-            self.pos += 1
-            if kind == 'lbrace':
-                depth += 1
-            elif kind == 'rbrace':
-                depth -= 1
-                if depth == 0:
-                    return
-        raise GrubConfigError("grub.cfg: the block opened with '{' at line %d is not closed" % open_line)
+        self._scan_entry(None, open_line)
 
     def _scan_entry(self, node, open_line):
-        """Skip a menu entry's body, noting the kernel and initrd it loads."""
+        """Skip a block's body; in a menu entry's (``node``), note the kernel and initrd it loads."""
         depth = 1
         at_start = True
         while self.pos < len(self.tokens):
@@ -123,7 +113,7 @@ class _Parser(object):
             elif kind == 'sep':
                 at_start = True
                 continue
-            elif kind == 'word' and at_start:
+            elif kind == 'word' and at_start and node is not None:
                 words = [value] + self._command_words()
                 name = words[0].value if words[0].plain else None
                 args = [w.value for w in words[1:] if not w.value.startswith('--')]

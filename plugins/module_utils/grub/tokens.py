@@ -46,6 +46,18 @@ def _read_var(text, i):
     return '$', None, i + 1
 
 
+def _take_var(text, i, parts, refs, only_ref):
+    """Read the reference at ``text[i] == '$'`` into a word: its text onto ``parts``, the variable it
+    names onto ``refs``. Return the next index and whether the word can still be a lone reference
+    (``only_ref``, and the ``$`` named a variable)."""
+    ref, name, i = _read_var(text, i)
+    parts.append(ref)
+    if name is None:
+        return i, False
+    refs.append(name)
+    return i, only_ref
+
+
 def tokenize(text):
     """Tokens of GRUB script: ('word', _Word), ('sep',), ('lbrace',), ('rbrace',), ('op', c).
 
@@ -141,12 +153,7 @@ def tokenize(text):
                         i += 2
                         continue
                     if c == '$':
-                        ref, name, i = _read_var(text, i)
-                        parts.append(ref)
-                        if name is None:
-                            only_ref = False
-                        else:
-                            refs.append(name)
+                        i, only_ref = _take_var(text, i, parts, refs, only_ref)
                         continue
                     if c == '\n':
                         line += 1
@@ -156,12 +163,7 @@ def tokenize(text):
                 continue
             if c == '$':
                 plain = False
-                ref, name, i = _read_var(text, i)
-                parts.append(ref)
-                if name is None:
-                    only_ref = False
-                else:
-                    refs.append(name)
+                i, only_ref = _take_var(text, i, parts, refs, only_ref)
                 continue
             only_ref = False
             parts.append(c)

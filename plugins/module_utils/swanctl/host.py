@@ -33,7 +33,7 @@ import time
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerCLI, DockerError, check_timeout
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, remove_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import Swanctl
 
 
@@ -97,10 +97,9 @@ class LocalHost(object):
 
     def remove(self, path):
         try:
-            os.unlink(path)
+            remove_file(path)
         except OSError as e:
-            if e.errno != errno.ENOENT:
-                raise HostError('cannot remove %s: %s' % (path, e))
+            raise HostError('cannot remove %s: %s' % (path, e))
 
     def makedirs(self, path):
         try:

@@ -138,6 +138,15 @@ def _child(key, c, now):
     return child
 
 
+def _events(text, event):
+    """(name, section) of the sections of the ``event`` messages in swanctl's pretty output."""
+    for msg, body in parse_vici_pretty(text):
+        if msg == event:
+            for name, section in body.items():
+                if isinstance(section, dict):
+                    yield name, section
+
+
 def parse_list_sas(text, now=None):
     """Parse ``swanctl --list-sas --pretty`` into a list of IKE SAs, each with its child SAs.
 
@@ -145,92 +154,82 @@ def parse_list_sas(text, now=None):
     ``installed_since`` (ISO 8601 UTC).
     """
     sas = []
-    for msg, body in parse_vici_pretty(text):
-        if msg != 'list-sa event':
-            continue
-        for name, sa in body.items():
-            if not isinstance(sa, dict):
-                continue
-            children = []
-            for key, c in (sa.get('child-sas') or {}).items():
-                if isinstance(c, dict):
-                    children.append(_child(key, c, now))
-            established = _int(sa.get('established'))
-            sas.append({
-                'name': name,
-                'uniqueid': _int(sa.get('uniqueid')),
-                'version': _int(sa.get('version')),
-                'state': sa.get('state'),
-                'local_host': sa.get('local-host'),
-                'local_port': _int(sa.get('local-port')),
-                'local_id': sa.get('local-id'),
-                'remote_host': sa.get('remote-host'),
-                'remote_port': _int(sa.get('remote-port')),
-                'remote_id': sa.get('remote-id'),
-                'initiator': sa.get('initiator') == 'yes',
-                'initiator_spi': sa.get('initiator-spi'),
-                'responder_spi': sa.get('responder-spi'),
-                'nat_local': sa.get('nat-local') == 'yes',
-                'nat_remote': sa.get('nat-remote') == 'yes',
-                'nat_fake': sa.get('nat-fake') == 'yes',
-                'nat_any': sa.get('nat-any') == 'yes',
-                'encr_alg': sa.get('encr-alg'),
-                'encr_keysize': _int(sa.get('encr-keysize')),
-                'integ_alg': sa.get('integ-alg'),
-                'prf_alg': sa.get('prf-alg'),
-                'dh_group': sa.get('dh-group'),
-                'proposal': _proposal(sa, ike=True),
-                'established': established,
-                'established_since': _since(now, established),
-                'rekey_time': _int(sa.get('rekey-time')),
-                'reauth_time': _int(sa.get('reauth-time')),
-                'child_sas': children,
-                'tasks_queued': list(sa.get('tasks-queued') or []),
-                'tasks_active': list(sa.get('tasks-active') or []),
-            })
+    for name, sa in _events(text, 'list-sa event'):
+        children = []
+        for key, c in (sa.get('child-sas') or {}).items():
+            if isinstance(c, dict):
+                children.append(_child(key, c, now))
+        established = _int(sa.get('established'))
+        sas.append({
+            'name': name,
+            'uniqueid': _int(sa.get('uniqueid')),
+            'version': _int(sa.get('version')),
+            'state': sa.get('state'),
+            'local_host': sa.get('local-host'),
+            'local_port': _int(sa.get('local-port')),
+            'local_id': sa.get('local-id'),
+            'remote_host': sa.get('remote-host'),
+            'remote_port': _int(sa.get('remote-port')),
+            'remote_id': sa.get('remote-id'),
+            'initiator': sa.get('initiator') == 'yes',
+            'initiator_spi': sa.get('initiator-spi'),
+            'responder_spi': sa.get('responder-spi'),
+            'nat_local': sa.get('nat-local') == 'yes',
+            'nat_remote': sa.get('nat-remote') == 'yes',
+            'nat_fake': sa.get('nat-fake') == 'yes',
+            'nat_any': sa.get('nat-any') == 'yes',
+            'encr_alg': sa.get('encr-alg'),
+            'encr_keysize': _int(sa.get('encr-keysize')),
+            'integ_alg': sa.get('integ-alg'),
+            'prf_alg': sa.get('prf-alg'),
+            'dh_group': sa.get('dh-group'),
+            'proposal': _proposal(sa, ike=True),
+            'established': established,
+            'established_since': _since(now, established),
+            'rekey_time': _int(sa.get('rekey-time')),
+            'reauth_time': _int(sa.get('reauth-time')),
+            'child_sas': children,
+            'tasks_queued': list(sa.get('tasks-queued') or []),
+            'tasks_active': list(sa.get('tasks-active') or []),
+        })
     return sas
 
 
 def parse_list_conns(text):
     """Parse ``swanctl --list-conns --pretty`` into ``{name: connection}``."""
     conns = {}
-    for msg, body in parse_vici_pretty(text):
-        if msg != 'list-conn event':
-            continue
-        for name, c in body.items():
-            if not isinstance(c, dict):
-                continue
-            local_auth = [v for k, v in c.items() if k.startswith('local') and isinstance(v, dict)]
-            remote_auth = [v for k, v in c.items() if k.startswith('remote') and isinstance(v, dict)]
-            children = {}
-            for cname, child in (c.get('children') or {}).items():
-                if isinstance(child, dict):
-                    children[cname] = {
-                        'name': cname,
-                        'mode': child.get('mode'),
-                        'local_ts': list(child.get('local-ts') or []),
-                        'remote_ts': list(child.get('remote-ts') or []),
-                        'dpd_action': child.get('dpd_action'),
-                        'close_action': child.get('close_action'),
-                        'rekey_time': _int(child.get('rekey_time')),
-                    }
-            conns[name] = {
-                'name': name,
-                'local_addrs': list(c.get('local_addrs') or []),
-                'remote_addrs': list(c.get('remote_addrs') or []),
-                'version': c.get('version'),
-                'rekey_time': _int(c.get('rekey_time')),
-                'reauth_time': _int(c.get('reauth_time')),
-                'unique': c.get('unique'),
-                'dpd_delay': _int(c.get('dpd_delay')),
-                'local_ids': [a.get('id') for a in local_auth if a.get('id')],
-                'remote_ids': [a.get('id') for a in remote_auth if a.get('id')],
-                'local_auth': [a.get('class') for a in local_auth],
-                'remote_auth': [a.get('class') for a in remote_auth],
-                'children': children,
-                'local_ts': dedupe([t for ch in children.values() for t in ch['local_ts']]),
-                'remote_ts': dedupe([t for ch in children.values() for t in ch['remote_ts']]),
-            }
+    for name, c in _events(text, 'list-conn event'):
+        local_auth = [v for k, v in c.items() if k.startswith('local') and isinstance(v, dict)]
+        remote_auth = [v for k, v in c.items() if k.startswith('remote') and isinstance(v, dict)]
+        children = {}
+        for cname, child in (c.get('children') or {}).items():
+            if isinstance(child, dict):
+                children[cname] = {
+                    'name': cname,
+                    'mode': child.get('mode'),
+                    'local_ts': list(child.get('local-ts') or []),
+                    'remote_ts': list(child.get('remote-ts') or []),
+                    'dpd_action': child.get('dpd_action'),
+                    'close_action': child.get('close_action'),
+                    'rekey_time': _int(child.get('rekey_time')),
+                }
+        conns[name] = {
+            'name': name,
+            'local_addrs': list(c.get('local_addrs') or []),
+            'remote_addrs': list(c.get('remote_addrs') or []),
+            'version': c.get('version'),
+            'rekey_time': _int(c.get('rekey_time')),
+            'reauth_time': _int(c.get('reauth_time')),
+            'unique': c.get('unique'),
+            'dpd_delay': _int(c.get('dpd_delay')),
+            'local_ids': [a.get('id') for a in local_auth if a.get('id')],
+            'remote_ids': [a.get('id') for a in remote_auth if a.get('id')],
+            'local_auth': [a.get('class') for a in local_auth],
+            'remote_auth': [a.get('class') for a in remote_auth],
+            'children': children,
+            'local_ts': dedupe([t for ch in children.values() for t in ch['local_ts']]),
+            'remote_ts': dedupe([t for ch in children.values() for t in ch['remote_ts']]),
+        }
     return conns
 
 

@@ -11,6 +11,8 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.poscloud.fleet.tests.unit.yaml_tasks import all_tasks
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TASK_FILES = sorted(
     path for role in ('kernel_upgrade', 'disk_image', 'netboot', 'compile')
@@ -31,21 +33,11 @@ def unquoted(text):
             and not re.search(r"map\('quote'\)\s*\|\s*join\(' '\)\s*$", e.strip())]
 
 
-def tasks(node):
-    if isinstance(node, list):
-        for item in node:
-            yield from tasks(item)
-    elif isinstance(node, dict):
-        yield node
-        for key in ('block', 'rescue', 'always'):
-            yield from tasks(node.get(key) or [])
-
-
 def problems(path):
     with open(path) as f:
         data = yaml.safe_load(f) or []
     found = []
-    for task in tasks(data):
+    for task in all_tasks(data):
         name = task.get('name', '?')
         for key in STRING_COMMANDS:
             value = task.get(key)
@@ -80,7 +72,7 @@ def test_build_scripts_run_as_argv(role):
     as_argv, as_line = [], []
     for path in glob.glob(os.path.join(ROOT, 'roles', role, 'tasks', '*.yml')):
         with open(path) as f:
-            for task in tasks(yaml.safe_load(f) or []):
+            for task in all_tasks(yaml.safe_load(f) or []):
                 args = task.get('ansible.builtin.command')
                 if isinstance(args, dict) and isinstance(args.get('argv'), list):
                     as_argv.extend(a for a in args['argv'][:1] if '/files/' in str(a))

@@ -24,6 +24,16 @@ def test_sha256_of_a_stream_and_a_file_read_in_chunks(tmp_path, monkeypatch):
     assert common.sha256_stream(io.BytesIO(data)) == want
 
 
+def test_copy_hashed_copies_the_rest_of_a_stream_and_returns_its_digest_and_size(monkeypatch):
+    monkeypatch.setattr(common, 'CHUNK', 7)
+    src = io.BytesIO(b'skip' + b'0123456789' * 5)
+    src.read(4)
+    dst = io.BytesIO()
+    assert common.copy_hashed(src, dst) == (hashlib.sha256(b'0123456789' * 5).hexdigest(), 50)
+    assert dst.getvalue() == b'0123456789' * 5
+    assert common.copy_hashed(io.BytesIO(b'')) == (hashlib.sha256(b'').hexdigest(), 0)
+
+
 def test_sha256_json_is_the_digest_of_the_canonical_form():
     value = {'users': [{'name': 'support', 'groups': ['adm']}], 'format': 2}
     old = hashlib.sha256(json.dumps(value, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()

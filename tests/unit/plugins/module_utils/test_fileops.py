@@ -176,3 +176,23 @@ def test_a_failed_write_leaves_no_temporary_file_and_the_old_file_intact(tmp_pat
         atomic_write(None, str(path), b'new', 0o644)
     assert path.read_bytes() == b'old'
     assert left_over(tmp_path) == []
+
+
+def test_remove_file_says_whether_there_was_one(tmp_path):
+    path = tmp_path / 'f'
+    path.write_text('x')
+    assert fileops.remove_file(str(path)) is True
+    assert not path.exists()
+    assert fileops.remove_file(str(path)) is False
+    link = tmp_path / 'link'
+    link.symlink_to(tmp_path / 'missing')
+    assert fileops.remove_file(str(link)) is True and not os.path.lexists(str(link))
+
+
+def test_remove_file_raises_other_errors(tmp_path):
+    (tmp_path / 'folder').mkdir()
+    with pytest.raises(OSError):
+        fileops.remove_file(str(tmp_path / 'folder'))
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(OSError):
+        fileops.remove_file(str(tmp_path / 'file' / 'child'))
