@@ -11,7 +11,8 @@ class ModuleDocFragment(object):
     """What every module of the collection documents the same way: its author and what its attributes
     mean. Every module lists this fragment and no ``author`` of its own; its own ``attributes``
     entries win over the fragment's, key by key, so it states its check_mode and diff_mode
-    ``support`` and ``details``. A module that changes nothing lists ``info_module`` first."""
+    ``support`` and ``details``. A module that changes nothing lists ``info_module`` first. A module
+    lists its fragments on one line: ``extends_documentation_fragment: [poscloud.fleet.attributes, ...]``."""
 
     DOCUMENTATION = r'''
 options: {}

@@ -9,21 +9,9 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # With the author and what each attribute means, as poscloud.fleet.attributes has them, so that a
-    # Docker module lists this fragment alone (a read-only one lists poscloud.fleet.attributes.info_module
-    # before it).
+    # The options of the modules that run the engine's command line client. A Docker module lists
+    # poscloud.fleet.attributes (the author, what each attribute means) before it.
     DOCUMENTATION = r'''
-author:
-  - POS Cloud Fleet team (@poscloud-fleet)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  platform:
-    description: Target OS/families that can be operated against.
-    platforms: posix
-    support: full
 options:
   docker_host:
     description:

@@ -16,6 +16,17 @@ BUILD_KINDS = ('media', 'lab')
 KINDS = BUILD_KINDS + ('snapshot',)
 
 
+def filter_argument_spec():
+    """The options of the poscloud.fleet.image_filters documentation fragment: what ``list_images``
+    selects by (name, store, kind, labels)."""
+    return dict(
+        name=dict(type='str'),
+        store=dict(type='str'),
+        kind=dict(type='str', choices=list(KINDS)),
+        labels=dict(type='dict', default={}),
+    )
+
+
 def summarize(image, containers_by_image):
     """A compact description of a ``docker image inspect`` entry."""
     labels = (image.get('Config') or {}).get('Labels') or {}

@@ -58,6 +58,12 @@ ORIGINAL = '(before any release)'
 FORBIDDEN = ('/proc', '/sys', '/dev', '/run')
 
 
+def store_argument_spec():
+    """The options of the poscloud.fleet.release_store documentation fragment: the machine's root
+    folder and the store's folder on it."""
+    return dict(root=dict(type='path', default='/'), store=dict(type='path', default=STORE))
+
+
 class ReleaseError(Exception):
     pass
 

@@ -19,8 +19,7 @@ description:
   - The same folder always gives the same checksum, so a profile can pin the checksum of install
     media the project builds itself, and staging can verify it.
   - With O(expected_sha256), a result with another checksum fails and nothing is written.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes]
 attributes:
   check_mode:
     support: full

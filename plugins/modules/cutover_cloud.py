@@ -37,8 +37,7 @@ description:
   - V(release) records the move on the instance's state volume (O(marker)), then the cutover state
     (O(state_file), O(state_update)), then releases the application's services in the instance and
     polls its health check every 50 ms until it answers as expected.
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: partial

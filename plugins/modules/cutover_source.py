@@ -28,8 +28,7 @@ description:
     O(commit_margin) seconds, since the server may have sold again in between.
   - Starting the application again (a rollback) is not a step of this module; the role
     C(poscloud.fleet.pos_data) does it (C(tasks_from=source_app)).
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes]
 attributes:
   check_mode:
     support: partial

@@ -21,8 +21,7 @@ description:
     extracting it.
   - Optionally writes the manifest to a file, and checks the data against a digest or a manifest
     file, failing with the differences when they do not match.
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full

@@ -47,8 +47,7 @@ description:
     refuses such places unless O(force=true).
   - The environment block is written whole into a temporary file beside O(grubenv) and moved over it
     atomically, exactly 1024 bytes, byte for byte what C(grub-editenv) writes.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes]
 attributes:
   check_mode:
     support: full

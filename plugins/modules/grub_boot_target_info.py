@@ -24,9 +24,7 @@ description:
     M(poscloud.fleet.grub_boot_target) takes as O(poscloud.fleet.grub_boot_target#module:target) or
     O(poscloud.fleet.grub_boot_target#module:known_good).
   - Replaces O(poscloud.fleet.grub_boot_target#module:state=query).
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes]
 attributes:
   platform:
     platforms: debian

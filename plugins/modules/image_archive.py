@@ -23,9 +23,7 @@ description:
     fails.
   - An archive already at O(path) is never trusted; it is written again. O(state=absent) removes the
     archive and the temporary files a killed export left next to it.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
-  - poscloud.fleet.docker_socket
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_socket]
 attributes:
   check_mode:
     support: full

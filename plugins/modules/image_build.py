@@ -28,8 +28,7 @@ description:
   - Progress is logged phase by phase to the target's syslog and, with O(progress_file), to a file
     that can be followed with C(tail -f) while the module runs.
   - Only Debian-family suites are built. Images for other distributions are not supported.
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full
@@ -329,7 +328,6 @@ phases:
   sample: [{name: debootstrap, seconds: 38.2}, {name: security-updates, seconds: 11.0}, {name: import, seconds: 2.9}]
 '''
 
-import errno
 import fcntl
 import glob
 import json
@@ -351,7 +349,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     docker_argument_spec,
     label_change,
 )
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode, remove_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import BUILD_KINDS
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
@@ -900,11 +898,7 @@ def clean_root(root):
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
-                try:
-                    os.remove(path)
-                except OSError as e:
-                    if e.errno != errno.ENOENT:
-                        raise
+                remove_file(path)
     for path in ('etc/resolv.conf', 'etc/machine-id'):
         full = os.path.join(root, path)
         if os.path.lexists(full):

@@ -20,28 +20,8 @@ description:
   - Filters by repository name (a glob), store, kind (OS media, lab base image or store snapshot)
     and label values.
 extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+  [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.image_filters, poscloud.fleet.docker_engine]
 options:
-  name:
-    description:
-      - Glob matched against repository names and full references, for example C(poscloud/*) or
-        C(poscloud/media:latest).
-    type: str
-  store:
-    description:
-      - Only images of this store (label C(poscloud.fleet.store)).
-    type: str
-  kind:
-    description:
-      - Only images of this kind (label C(poscloud.fleet.kind)).
-    type: str
-    choices: [media, lab, snapshot]
-  labels:
-    description:
-      - Only images whose labels have these values.
-    type: dict
-    default: {}
   all:
     description:
       - Also list tagged images the collection did not make.
@@ -141,18 +121,14 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.images import KINDS, list_images
+from ansible_collections.poscloud.fleet.plugins.module_utils.images import filter_argument_spec, list_images
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type='str'),
-            store=dict(type='str'),
-            kind=dict(type='str', choices=list(KINDS)),
-            labels=dict(type='dict', default={}),
             all=dict(type='bool', default=False),
-            **docker_argument_spec()
+            **dict(filter_argument_spec(), **docker_argument_spec())
         ),
         supports_check_mode=True,
     )

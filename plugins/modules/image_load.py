@@ -27,9 +27,7 @@ description:
     to it are removed whether the load succeeded or not.
   - Without O(archive), an image that is not present with O(image_id) fails the task, and in check
     mode is reported as a change; so check mode asks whether an archive has to be shipped.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
-  - poscloud.fleet.docker_socket
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_socket]
 attributes:
   check_mode:
     support: full

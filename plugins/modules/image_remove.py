@@ -20,8 +20,7 @@ description:
     nothing at all is removed and the module fails, naming each guarded image and why.
   - Only images with a C(poscloud.fleet.kind) label can be selected by filters; images given by
     reference or id in O(images) can be any image.
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.image_filters, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full
@@ -37,24 +36,6 @@ options:
     type: list
     elements: str
     default: []
-  name:
-    description:
-      - Glob over repository names and references, as in M(poscloud.fleet.image_info).
-    type: str
-  store:
-    description:
-      - Select the images of this store.
-    type: str
-  kind:
-    description:
-      - Select images of this kind.
-    type: str
-    choices: [media, lab, snapshot]
-  labels:
-    description:
-      - Select images whose labels have these values.
-    type: dict
-    default: {}
   skip_guarded:
     description:
       - Remove the selected images that are not guarded and leave the guarded ones, instead of failing
@@ -115,8 +96,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
-    KINDS,
     describe,
+    filter_argument_spec,
     list_images,
     removal_blockers,
     summarize,
@@ -127,13 +108,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             images=dict(type='list', elements='str', default=[]),
-            name=dict(type='str'),
-            store=dict(type='str'),
-            kind=dict(type='str', choices=list(KINDS)),
-            labels=dict(type='dict', default={}),
             force=dict(type='bool', default=False),
             skip_guarded=dict(type='bool', default=False),
-            **docker_argument_spec()
+            **dict(filter_argument_spec(), **docker_argument_spec())
         ),
         supports_check_mode=True,
     )

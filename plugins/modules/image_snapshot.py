@@ -27,8 +27,7 @@ description:
   - With O(state=exported), writes an image to a tarball (C(docker image save)) with a C(.sha256)
     file beside it; with O(state=imported), verifies a tarball against its checksum before loading
     it, and refuses (loading nothing) when they differ. O(state=pruned) applies retention only.
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full

@@ -43,8 +43,7 @@ description:
     and terminates SAs still up.
   - Concurrent runs on one host (for example many stores delegated to one cloud instance) are
     serialised with a lock on C(<swanctl_dir>/conf.d).
-extends_documentation_fragment:
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full

@@ -19,9 +19,7 @@ description:
     established, the local and remote addresses and identities and the negotiated proposal, and for each
     CHILD_SA its state, mode, SPIs, traffic selectors, proposal and the bytes and packets in and out.
   - Nothing is changed.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 attributes:
   platform:
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.

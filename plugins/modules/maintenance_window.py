@@ -23,10 +23,7 @@ description:
     rules for each date, so the night of a daylight saving change is an hour shorter or longer.
   - The action plugin works it out on the controller, with the controller's time zone database and
     clock; nothing runs on the host.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes.flow
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, ansible.builtin.action_common_attributes.flow]
 attributes:
   action:
     support: full

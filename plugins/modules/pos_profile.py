@@ -19,9 +19,7 @@ description:
   - Checks the store id against the store id pattern.
   - Every error names the field and says how to fix it. The module changes nothing.
   - The profile format is described in the collection's C(docs/profiles.md).
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes]
 attributes:
   check_mode:
     details: The module only validates.

@@ -37,8 +37,7 @@ description:
     never removed.
   - O(root) points the module at a machine's image mounted on this host (the build server's copy of
     the machine), so the copy gets the same release and the same history.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.release_store]
 attributes:
   check_mode:
     support: full
@@ -70,18 +69,6 @@ options:
         end of that day, UTC) is the state at that moment.
     type: str
     default: previous
-  root:
-    description:
-      - The machine's root folder. V(/) for the machine itself; the mount point of its image to change
-        an image offline (owners and groups are then looked up in the image's own C(/etc/passwd) and
-        C(/etc/group), and symlinks are followed inside the image).
-    type: path
-    default: /
-  store:
-    description:
-      - The store's folder on the machine (under O(root)).
-    type: path
-    default: /var/lib/poscloud/releases
   keep:
     description:
       - How many of the most recent history records keep their objects (the contents a rollback to
@@ -91,6 +78,8 @@ options:
 seealso:
   - module: poscloud.fleet.software_release_info
 notes:
+  - When O(root) is the mount point of an image, owners and groups are looked up in the image's own
+    C(/etc/passwd) and C(/etc/group).
   - Only regular files are installed. A path whose last part is a symlink or a folder on the machine
     is refused; folders a release needs are made (mode 0755) and are not removed by a rollback.
   - Services are not touched; C(playbooks/software_update.yml) stops and masks them around the change,
@@ -351,9 +340,8 @@ def main():
             src=dict(type='path'),
             sha256=dict(type='str'),
             to=dict(type='str', default='previous'),
-            root=dict(type='path', default='/'),
-            store=dict(type='path', default=rel.STORE),
             keep=dict(type='int', default=10),
+            **rel.store_argument_spec()
         ),
         required_if=[('state', 'present', ['src'])],
         supports_check_mode=True,

@@ -17,9 +17,7 @@ description:
     which release was in place at a moment (now by default), with the SHA-256, mode, owner and group of
     every file the releases manage, and the records of the history.
   - Optionally checks that the files on the machine still have the recorded contents (O(verify)).
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.attributes
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.release_store]
 options:
   at:
     description:
@@ -38,16 +36,6 @@ options:
       - Return every history record with the states of its paths, not only a line per record.
     type: bool
     default: false
-  root:
-    description:
-      - The machine's root folder; the mount point of its image to read an image offline.
-    type: path
-    default: /
-  store:
-    description:
-      - The store's folder on the machine (under O(root)).
-    type: path
-    default: /var/lib/poscloud/releases
 seealso:
   - module: poscloud.fleet.software_release
 '''
@@ -108,8 +96,7 @@ def main():
             at=dict(type='str', default=''),
             verify=dict(type='bool', default=False),
             full_history=dict(type='bool', default=False),
-            root=dict(type='path', default='/'),
-            store=dict(type='path', default=rel.STORE),
+            **rel.store_argument_spec()
         ),
         supports_check_mode=True,
     )

@@ -24,9 +24,7 @@ description:
     they are read on the controller.
   - It reads the Docker Engine API on its unix socket (C(docker_host) unset or C(unix://...)), a
     millisecond per request, and the C(docker) CLI for any other C(docker_host).
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 options:
   store:
     description: The store id (the C(poscloud.fleet.store) label of its snapshots).

@@ -26,9 +26,7 @@ description:
     task (its process is gone, or another process has its id). Such a lock, or one held from
     another controller that cannot be checked from here, is taken over only with O(takeover=true).
     The lock of a run that still runs is never taken over.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes
-  - ansible.builtin.action_common_attributes.flow
+extends_documentation_fragment: [poscloud.fleet.attributes, ansible.builtin.action_common_attributes.flow]
 attributes:
   action:
     support: full

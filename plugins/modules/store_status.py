@@ -19,9 +19,7 @@ description:
     set's manifest digest, and its last cutover's outcome.
   - Used by C(playbooks/fleet_status.yml); one call per store keeps a report over thousands of
     stores cheap.
-extends_documentation_fragment:
-  - poscloud.fleet.attributes.info_module
-  - poscloud.fleet.docker_engine
+extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.docker_engine]
 options:
   store:
     description: The store id.

@@ -1,11 +1,13 @@
 """Every module's documentation renders with its doc fragments, and says for check mode, diff mode and
 platform what it supports (a fragment listed in the wrong order would leave the support N/A)."""
+import ast
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
@@ -44,14 +46,13 @@ def test_author_and_attribute_descriptions_come_from_the_collections_fragment(do
     for name in MODULES:
         with open(os.path.join(ROOT, 'plugins', 'modules', name + '.py')) as f:
             text = f.read()
-        documentation = text[text.index('DOCUMENTATION = '):text.index('EXAMPLES = ')]
-        assert '\nauthor:' not in documentation, name
-        assert '  - ansible.builtin.action_common_attributes\n' not in documentation, name
-        # poscloud.fleet.docker_engine carries the same author and attribute descriptions
-        assert ('  - poscloud.fleet.attributes\n' in documentation) != ('  - poscloud.fleet.docker_engine\n'
-                                                                        in documentation), name
-        if '  - poscloud.fleet.attributes.info_module\n' in documentation:
+        documentation = yaml.safe_load(next(node.value.value for node in ast.parse(text).body if isinstance(node, ast.Assign)
+                                            and [t.id for t in node.targets] == ['DOCUMENTATION']))
+        assert 'author' not in documentation, name
+        fragments = documentation['extends_documentation_fragment']
+        assert 'ansible.builtin.action_common_attributes' not in fragments, name
+        assert 'poscloud.fleet.attributes' in fragments, name
+        if 'poscloud.fleet.attributes.info_module' in fragments:
             # of two fragments the one listed first wins: the info part goes before the descriptions
-            first = min(documentation.find(f) for f in ('fleet.attributes\n', 'fleet.docker_engine\n') if f in documentation)
-            assert documentation.index('attributes.info_module\n') < first, name
+            assert fragments.index('poscloud.fleet.attributes.info_module') < fragments.index('poscloud.fleet.attributes'), name
         assert docs['poscloud.fleet.%s' % name]['doc']['author'] == ['POS Cloud Fleet team (@poscloud-fleet)'], name
