@@ -40,3 +40,17 @@ attributes:
   diff_mode:
     support: none
 '''
+
+    # A module whose action plugin does its work on the controller: listed with
+    # ansible.builtin.action_common_attributes.flow, which describes these attributes. The module
+    # gives the action's details.
+    ACTION_PLUGIN = r'''
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+'''

@@ -87,7 +87,7 @@ def tree_entries(root, prefix, exclude=(), cache=None, fresh=None):
             out.append(_entry(prefix + '/' + rel, 'dir', mode=st.st_mode))
             keep.append(d)
         dirs[:] = keep
-        for _, rel, full, st in _listed(folder, rel_folder, files, exclude):
+        for dummy, rel, full, st in _listed(folder, rel_folder, files, exclude):
             if stat.S_ISLNK(st.st_mode):
                 out.append(_link_entry(prefix + '/' + rel, os.readlink(full)))
             elif stat.S_ISREG(st.st_mode):

@@ -43,7 +43,7 @@ description:
     and terminates SAs still up.
   - Concurrent runs on one host (for example many stores delegated to one cloud instance) are
     serialised with a lock on C(<swanctl_dir>/conf.d).
-extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.docker_engine]
+extends_documentation_fragment: [poscloud.fleet.attributes, poscloud.fleet.swanctl, poscloud.fleet.docker_engine]
 attributes:
   check_mode:
     support: full
@@ -73,71 +73,24 @@ options:
     elements: dict
     version_added: 0.3.0
     suboptions:
-      name:
-        description: Name of the tunnel, as O(name).
-        type: str
-        required: true
-      local_addrs:
-        description: As O(local_addrs).
-        type: list
-        elements: str
-      remote_addrs:
-        description: As O(remote_addrs).
-        type: list
-        elements: str
-      local_id:
-        description: As O(local_id).
-        type: str
-      remote_id:
-        description: As O(remote_id).
-        type: str
-      local_ts:
-        description: As O(local_ts).
-        type: list
-        elements: str
-      remote_ts:
-        description: As O(remote_ts).
-        type: list
-        elements: str
-      auth:
-        description: As O(auth).
-        type: str
-        choices: [psk, certificate]
-      psk:
-        description: As O(psk); never shown.
-        type: str
-      local_cert:
-        description: As O(local_cert).
-        type: str
-      remote_cacert:
-        description: As O(remote_cacert).
-        type: str
-      ike_version:
-        description: As O(ike_version).
-        type: int
-        choices: [1, 2]
-      ike_proposals:
-        description: As O(ike_proposals).
-        type: list
-        elements: str
-      esp_proposals:
-        description: As O(esp_proposals).
-        type: list
-        elements: str
-      dpd_delay:
-        description: As O(dpd_delay).
-        type: int
-      dpd_action:
-        description: As O(dpd_action).
-        type: str
-        choices: [clear, trap, restart]
-      start_action:
-        description: As O(start_action).
-        type: str
-        choices: [none, trap, start]
-      allow_weak_crypto:
-        description: As O(allow_weak_crypto).
-        type: bool
+      name: {description: "Name of the tunnel, as O(name).", type: str, required: true}
+      local_addrs: {description: As O(local_addrs)., type: list, elements: str}
+      remote_addrs: {description: As O(remote_addrs)., type: list, elements: str}
+      local_id: {description: As O(local_id)., type: str}
+      remote_id: {description: As O(remote_id)., type: str}
+      local_ts: {description: As O(local_ts)., type: list, elements: str}
+      remote_ts: {description: As O(remote_ts)., type: list, elements: str}
+      auth: {description: As O(auth)., type: str, choices: [psk, certificate]}
+      psk: {description: As O(psk); never shown., type: str}
+      local_cert: {description: As O(local_cert)., type: str}
+      remote_cacert: {description: As O(remote_cacert)., type: str}
+      ike_version: {description: As O(ike_version)., type: int, choices: [1, 2]}
+      ike_proposals: {description: As O(ike_proposals)., type: list, elements: str}
+      esp_proposals: {description: As O(esp_proposals)., type: list, elements: str}
+      dpd_delay: {description: As O(dpd_delay)., type: int}
+      dpd_action: {description: As O(dpd_action)., type: str, choices: [clear, trap, restart]}
+      start_action: {description: As O(start_action)., type: str, choices: [none, trap, start]}
+      allow_weak_crypto: {description: As O(allow_weak_crypto)., type: bool}
   charon:
     description:
       - charon's own settings, written with O(tunnels) under O(charon.settings_dir). When one changes, charon is
@@ -329,15 +282,6 @@ options:
         does); when it is missing, one with just that include is created.
     type: path
     default: /etc/swanctl
-  swanctl_path:
-    description:
-      - The C(swanctl) program. Searched on C(PATH) and in C(/usr/sbin) when not given.
-    type: path
-  vici_uri:
-    description:
-      - URI of charon's vici socket, for example C(unix:///var/run/charon.vici) (swanctl's default when
-        not given). Needed when charon runs with another C(charon.plugins.vici.socket).
-    type: str
   log_path:
     description:
       - Charon's file log (a C(charon.filelog) or C(charon-systemd.filelog) target), read for the lines of
@@ -684,7 +628,7 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.log import 
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.render import (
     conf_path, redact_secrets, render_conf, render_secrets, secret_of, secrets_path)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import (
-    COMMAND_TIMEOUT, DaemonError, clean_output)
+    COMMAND_TIMEOUT, DaemonError, clean_output, swanctl_argument_spec)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import (
     child_installed, loaded_conn_drift, other_tunnels, sas_for, tunnel_status)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.syntax import load_problems, settings_syntax_errors
@@ -1576,11 +1520,9 @@ def main():
             wait_timeout=dict(type='int', default=30),
             lock_timeout=dict(type='int', default=300),
             swanctl_dir=dict(type='path', default='/etc/swanctl'),
-            swanctl_path=dict(type='path'),
-            vici_uri=dict(type='str'),
             log_path=dict(type='path'),
             container=dict(type='str'),
-            **docker_argument_spec()
+            **dict(swanctl_argument_spec(), **docker_argument_spec())
         ),
         mutually_exclusive=[('name', 'tunnels')],
         required_one_of=[('name', 'tunnels')],

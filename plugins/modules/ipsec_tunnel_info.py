@@ -19,7 +19,8 @@ description:
     established, the local and remote addresses and identities and the negotiated proposal, and for each
     CHILD_SA its state, mode, SPIs, traffic selectors, proposal and the bytes and packets in and out.
   - Nothing is changed.
-extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.docker_engine]
+extends_documentation_fragment:
+  [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.swanctl, poscloud.fleet.docker_engine]
 attributes:
   platform:
     details: Needs strongSwan's C(swanctl) and a running charon with the vici plugin; run as root.
@@ -31,15 +32,6 @@ options:
       - All connections when not given.
     type: list
     elements: str
-  swanctl_path:
-    description:
-      - The C(swanctl) program. Searched on C(PATH) and in C(/usr/sbin) when not given.
-    type: path
-  vici_uri:
-    description:
-      - URI of charon's vici socket, for example C(unix:///var/run/charon.vici) (swanctl's default when
-        not given).
-    type: str
   container:
     description:
       - Ask the charon of this container instead of the target's own. The module runs on the host of the
@@ -270,7 +262,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.host import make_host, make_swanctl
-from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, swanctl_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import tunnel_status
 
 
@@ -278,10 +270,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='list', elements='str'),
-            swanctl_path=dict(type='path'),
-            vici_uri=dict(type='str'),
             container=dict(type='str'),
-            **docker_argument_spec()
+            **dict(swanctl_argument_spec(), **docker_argument_spec())
         ),
         supports_check_mode=True,
     )

@@ -23,15 +23,12 @@ description:
     rules for each date, so the night of a daylight saving change is an hour shorter or longer.
   - The action plugin works it out on the controller, with the controller's time zone database and
     clock; nothing runs on the host.
-extends_documentation_fragment: [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, ansible.builtin.action_common_attributes.flow]
+extends_documentation_fragment:
+  [poscloud.fleet.attributes.info_module, poscloud.fleet.attributes, poscloud.fleet.attributes.action_plugin,
+   ansible.builtin.action_common_attributes.flow]
 attributes:
   action:
-    support: full
     details: The whole decision is made by the action plugin on the controller.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: It only reads the clock; the answer is the same in check mode.

@@ -26,15 +26,11 @@ description:
     task (its process is gone, or another process has its id). Such a lock, or one held from
     another controller that cannot be checked from here, is taken over only with O(takeover=true).
     The lock of a run that still runs is never taken over.
-extends_documentation_fragment: [poscloud.fleet.attributes, ansible.builtin.action_common_attributes.flow]
+extends_documentation_fragment:
+  [poscloud.fleet.attributes, poscloud.fleet.attributes.action_plugin, ansible.builtin.action_common_attributes.flow]
 attributes:
   action:
-    support: full
     details: The action plugin names the owner (the controller's run) and checks on the controller whether a holder still runs.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Takes nothing; fails the same way when another run holds the lock.

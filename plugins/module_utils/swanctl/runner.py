@@ -21,6 +21,12 @@ COMMAND_TIMEOUT = 60
 TIMEOUT_CODES = (124, 137)
 
 
+def swanctl_argument_spec():
+    """The options of the poscloud.fleet.swanctl documentation fragment: the swanctl program and
+    charon's vici socket."""
+    return dict(swanctl_path=dict(type='path'), vici_uri=dict(type='str'))
+
+
 def timed_command(cmd, seconds, timeout_bin):
     """``cmd`` run under coreutils' timeout (the path ``timeout_bin``), stopped after ``seconds``.
     Without a timeout program the command is returned unchanged."""

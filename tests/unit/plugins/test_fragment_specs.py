@@ -6,12 +6,14 @@ import pytest
 import yaml
 
 from ansible_collections.poscloud.fleet.plugins.module_utils import docker_cli, images, release
+from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl import runner
 
 
 @pytest.mark.parametrize('fragment, spec', [
     ('docker_engine', docker_cli.docker_argument_spec),
     ('image_filters', images.filter_argument_spec),
     ('release_store', release.store_argument_spec),
+    ('swanctl', runner.swanctl_argument_spec),
 ])
 def test_the_fragment_documents_the_spec(fragment, spec):
     module = importlib.import_module('ansible_collections.poscloud.fleet.plugins.doc_fragments.' + fragment)
