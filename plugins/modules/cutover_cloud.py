@@ -284,7 +284,7 @@ data_matches:
   returned: when verify is in steps
   type: bool
 summary:
-  description: The application's summary in the instance (V(verify), when the digests are equal).
+  description: The application's summary in the instance (V(verify)), read before the manifest is made.
   returned: when verify is in steps
   type: dict
 health:
@@ -307,7 +307,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
-from ansible_collections.poscloud.fleet.plugins.module_utils import process
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
 
@@ -610,23 +609,18 @@ def main():
                 result['changed'] = (result['changed'] or result['transfer']['files'] > 0
                                      or result['transfer']['deleted'] > 0)
             elif step in ('manifest', 'verify'):
-                # The application's summary is read in the instance while the manifest is made here.
-                proc = start_summary(docker, p) if step == 'verify' and p['summary_command'] else None
-                try:
-                    result['manifest'] = make_manifest(module, docker, p)
-                except BaseException:
-                    if proc is not None:
-                        process.stop(proc)
-                    raise
+                # The application's summary first, then the manifest: a reader such as SQLite's opens
+                # side files next to the database (a write-ahead log) and removes them when it ends,
+                # and a manifest made meanwhile would list them.
+                if step == 'verify' and p['summary_command']:
+                    result['summary'] = summary(module, docker, p, start_summary(docker, p))
+                result['manifest'] = make_manifest(module, docker, p)
                 if step == 'verify':
                     result['data_matches'] = result['manifest']['digest'] == p['expect_digest']
                     if not result['data_matches']:
-                        if proc is not None:
-                            process.stop(proc)
                         timings[step] = round(time.time() - t, 3)
                         module.exit_json(**result)
-                    if proc is not None:
-                        result['summary'] = summary(module, docker, p, proc)
+                    if 'summary' in result:
                         keys = p['summary_compare']
                         cloud = dict((k, result['summary'].get(k)) for k in keys)
                         source = dict((k, p['expect_summary'].get(k)) for k in keys)

@@ -86,7 +86,8 @@ options:
   summary_command:
     description:
       - With V(stopped), a command printing the application's summary as a JSON object, run after
-        the stop. Leave empty when the profile has none.
+        the stop and before the manifest is made (a reader's side files, such as SQLite's write-ahead
+        log, are gone again by then). Leave empty when the profile has none.
     type: list
     elements: str
     default: []
@@ -189,7 +190,7 @@ manifest:
       type: int
 timings:
   description: The server's time (seconds since the epoch) at the end of each part, C(stopped) and C(read)
-    (the summary and manifest, read at the same time) for V(stopped), C(committed) for V(committed).
+    (the summary, then the manifest) for V(stopped), C(committed) for V(committed).
   returned: success
   type: dict
   sample: {"stopped": 1764755733.12, "read": 1764755733.51}
@@ -366,22 +367,17 @@ def main():
     if p['state'] == 'stopped':
         result['changed'] = stop(module, p)
         timings['stopped'] = time.time()
-        # The summary command runs while the manifest is made.
-        proc = None
+        # The application's summary first, then the manifest: a reader such as SQLite's opens side
+        # files next to the database (a write-ahead log) and removes them when it ends, and a
+        # manifest made meanwhile would list them.
         if p['summary_command']:
             try:
                 proc = start_summary(p)
             except OSError as e:
                 module.fail_json(msg='The application\'s summary (%s) cannot be run: %s' % (' '.join(p['summary_command']), e))
-        if p['manifest_paths']:
-            try:
-                result['manifest'] = make_manifest(module, p)
-            except BaseException:
-                if proc is not None:
-                    process.stop(proc)
-                raise
-        if proc is not None:
             result['summary'] = summary(module, p, proc)
+        if p['manifest_paths']:
+            result['manifest'] = make_manifest(module, p)
         timings['read'] = time.time()
     else:
         result['changed'] = commit(module, p)

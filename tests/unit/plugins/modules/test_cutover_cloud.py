@@ -37,16 +37,24 @@ def host(tmp_path):
     (volume / 'sales.db').write_bytes(b'sales\n')
     (tmp_path / 'summary.json').write_text(json.dumps({'transactions': 7, 'digest': 'ab'}))
     fake = tmp_path / 'docker'
-    fake.write_text('#!%s\n' % sys.executable + '''import os, sys
+    fake.write_text('#!%s\n' % sys.executable + '''import os, sys, time
 args = sys.argv[1:]
 if args[:2] == ['volume', 'inspect']:
     for name in args[4:]:
         print(name, os.path.join(%r, name))
 elif args[0] == 'exec':
+    side = os.path.join(%r, 'side')
+    if os.path.exists(side):
+        # A reader like SQLite's: a write-ahead log beside the database while it runs.
+        wal = os.path.join(%r, 'pos_12345678_usr2_pos', 'sales.db-wal')
+        open(wal, 'w').close()
+        time.sleep(0.3)
+        os.remove(wal)
+        open(side, 'w').write(repr(time.time()))
     print(open(%r).read())
 else:
     sys.exit('unexpected: %%s' %% args)
-''' % (str(tmp_path / 'volumes'), str(tmp_path / 'summary.json')))
+''' % (str(tmp_path / 'volumes'), str(tmp_path), str(tmp_path / 'volumes'), str(tmp_path / 'summary.json')))
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     return tmp_path
 
@@ -77,7 +85,19 @@ def test_another_digest_is_returned_for_the_caller_to_name_the_entries(run_modul
     source = digest(host)
     (host / 'volumes' / 'pos_12345678_usr2_pos' / 'sales.db').write_bytes(b'sales\nX')
     out = verify(run_module, host, expect_digest=source)
-    assert out.kind == 'exit' and out.result['data_matches'] is False and 'summary' not in out.result
+    assert out.kind == 'exit' and out.result['data_matches'] is False
+    assert out.result['summary'] == {'transactions': 7, 'digest': 'ab'}
+
+
+def test_the_summary_ends_before_the_manifest_is_made(run_module, host):
+    """The summary's reader leaves a side file while it runs (SQLite's write-ahead log): the manifest,
+    made once the summary ended, does not list it."""
+    (host / 'side').write_text('')
+    out = verify(run_module, host)
+    assert out.kind == 'exit', out.result
+    assert out.result['data_matches'] is True and out.result['manifest']['files'] == 1
+    made = json.loads((host / 'cache.json').read_text())['made_ns'] / 1e9
+    assert float((host / 'side').read_text()) <= made
 
 
 def test_another_summary_fails_naming_both(run_module, host):

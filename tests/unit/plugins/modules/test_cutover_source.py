@@ -47,6 +47,23 @@ def test_the_stop_has_its_deadline_and_reads_summary_and_manifest(run_module, se
     assert t['stopped'] <= t['read']
 
 
+def test_the_summary_ends_before_the_manifest_is_made(run_module, server):
+    """The summary's reader leaves a side file while it runs (SQLite's write-ahead log): the manifest,
+    made once the summary ended, does not list it."""
+    data = server / 'usr2' / 'pos'
+    summary = [sys.executable, '-c', 'import json, os, sys, time; wal = sys.argv[1]; open(wal, "w").close(); '
+               'time.sleep(0.3); os.remove(wal); open(sys.argv[2], "w").write(repr(time.time())); '
+               'print(json.dumps({"transactions": 7}))', str(data / 'sales.db-wal'), str(server / 'ended')]
+    out = run_module(cutover_source.main, args(
+        server, state='stopped', hold_seconds=180, summary_command=summary, summary_user='root',
+        manifest_paths=[str(data)], manifest_dest=str(server / 'm' / 'manifest.jsonl'),
+        manifest_cache=str(server / 'm' / 'cache.json')))
+    assert out.kind == 'exit', out.result
+    assert out.result['manifest']['files'] == 1 and 'sales.db-wal' not in (server / 'm' / 'manifest.jsonl').read_text()
+    made = json.loads((server / 'm' / 'cache.json').read_text())['made_ns'] / 1e9
+    assert float((server / 'ended').read_text()) <= made
+
+
 def test_a_stop_without_a_deadline_is_refused_and_holds_nothing(run_module, server):
     out = run_module(cutover_source.main, args(server, state='stopped', hold_seconds=0))
     assert out.kind == 'fail' and out.result['msg'].startswith('hold_seconds: ')
