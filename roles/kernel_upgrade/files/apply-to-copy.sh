@@ -10,20 +10,15 @@
 #   AC_BOOT_FILES=file (base64 of a gzip tar of boot/grub/grub.cfg, boot/grub/grubenv, etc/default/grub
 #   and etc/grub.d, relative to the machine's /) AC_SNAPSHOT=name AC_INSTALLER=install-bundle.sh
 #   AC_WORK=... apply-to-copy.sh
+# work (the scratch folder) and mnt (the root being edited) are set by overlay_scratch, from
+# ../../disk_image/files/overlay-root.sh.
+# shellcheck disable=SC2154
 set -euo pipefail
 : "${AC_COPY:?}" "${AC_MASTER:?}" "${AC_BUNDLE:?}" "${AC_BOOT_FILES:?}" "${AC_SNAPSHOT:?}"
 : "${AC_INSTALLER:?}" "${AC_WORK:?}"
-mkdir -p "$AC_WORK"
-work=$(mktemp -d "$AC_WORK/copy.XXXXXX")
-mnt="$work/mnt"
-loop=
-cleanup() {
-  mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-  [ -n "$loop" ] && losetup -d "$loop"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir "$mnt"
+# The copy is opened and written back with the functions of the disk_image role, which made it.
+. "$(dirname "$0")/../../disk_image/files/overlay-root.sh"
+overlay_scratch "$AC_WORK" copy
 # The machine's files are unpacked aside first: only regular files and folders, under the four
 # paths, go into the copy.
 boot="$work/boot-files"
@@ -39,9 +34,7 @@ snapdir="$(dirname "$AC_COPY")/snapshots/$(basename "$AC_COPY" .qcow2)"
 mkdir -p "$snapdir"
 cp --sparse=always "$AC_COPY" "$snapdir/$AC_SNAPSHOT.qcow2"
 echo "snapshot $snapdir/$AC_SNAPSHOT.qcow2"
-qemu-img convert -q -f qcow2 -O raw "$AC_COPY" "$work/disk.raw"
-loop=$(losetup -o $((2048 * 512)) --show -f "$work/disk.raw")
-mount "$loop" "$mnt"
+overlay_mount "$AC_COPY"
 sh "$AC_INSTALLER" "$mnt" "$AC_BUNDLE" no-update-grub
 install -m 0644 "$boot/boot/grub/grub.cfg" "$mnt/boot/grub/grub.cfg"
 install -m 0644 "$boot/boot/grub/grubenv" "$mnt/boot/grub/grubenv"
@@ -52,9 +45,5 @@ chown -R 0:0 "$mnt/etc/grub.d.new"
 rm -rf "$mnt/etc/grub.d"
 mv "$mnt/etc/grub.d.new" "$mnt/etc/grub.d"
 ls "$mnt/boot"
-umount "$mnt"
-losetup -d "$loop"
-loop=
-qemu-img convert -q -f raw -O qcow2 -B "$AC_MASTER" -F qcow2 "$work/disk.raw" "$work/new.qcow2"
-mv "$work/new.qcow2" "$AC_COPY"
+overlay_write "$AC_MASTER" "$AC_COPY"
 echo "updated $AC_COPY"
