@@ -9,20 +9,19 @@ TREE holds the release's files at their paths on the machine (TREE/usr/local/bin
 to the playbook as software_update_bundle.
 """
 import argparse
-import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import stat
 import sys
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+# The files' checksums are the collection's own SHA-256 (module_utils/common.py, standard library only),
+# the one software_release checks them with.
+_COMMON = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'plugins', 'module_utils', 'common.py')
+_spec = importlib.util.spec_from_file_location('poscloud_fleet_common', _COMMON)
+common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(common)
 
 
 def main(argv=None):
@@ -56,7 +55,7 @@ def main(argv=None):
             if not stat.S_ISREG(st.st_mode):
                 ap.error('%s is not a regular file; a release holds files only' % path)
             user, group = owners.pop(path, ('root', 'root'))
-            files.append({'path': path, 'sha256': sha256(full), 'mode': '%04o' % stat.S_IMODE(st.st_mode),
+            files.append({'path': path, 'sha256': common.sha256_file(full), 'mode': '%04o' % stat.S_IMODE(st.st_mode),
                           'owner': user, 'group': group})
     if owners:
         ap.error('--owner names paths that are not in %s: %s' % (args.tree, ', '.join(sorted(owners))))
