@@ -268,16 +268,16 @@ manifest:
   type: dict
   contains:
     digest:
-      description: SHA-256 of the manifest's canonical text.
+      description: SHA-256 of the manifest's canonical text, which V(verify) compares with O(expect_digest).
       type: str
     entries:
-      description: Entries.
+      description: How many entries (files, folders and links) the manifest lists.
       type: int
     files:
-      description: Files.
+      description: How many of them are files.
       type: int
     bytes:
-      description: Total size of the files.
+      description: The files' total size in bytes.
       type: int
 data_matches:
   description: Whether the manifest's digest equals O(expect_digest) (V(verify)).

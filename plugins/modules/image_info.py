@@ -29,7 +29,9 @@ options:
     default: false
 seealso:
   - module: poscloud.fleet.image_build
+    description: Builds the OS media images listed here.
   - module: poscloud.fleet.image_remove
+    description: Removes images selected by the same filters.
 '''
 
 EXAMPLES = r'''

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: image_remove
-short_description: Remove images the collection made, behind a guard
+short_description: Remove images the collection made, sparing those in use and stores' newest snapshots unless forced
 version_added: 0.1.0
 description:
   - Removes images, with all their tags, selected by reference or id, or by the same filters as

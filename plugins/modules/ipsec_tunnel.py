@@ -362,21 +362,37 @@ EXAMPLES = r'''
     state: started
     wait: true
 
-- name: Tunnel from the cloud POS instance to store 42's router, initiated by the cloud side
-  poscloud.fleet.ipsec_tunnel:
-    name: store-0042
-    local_addrs: [198.51.100.10]
-    remote_addrs: [203.0.113.42]
-    local_id: pos-cloud.example.com
-    remote_id: store-0042.example.com
-    local_ts: [10.201.0.0/24]
-    remote_ts: [10.42.0.0/24]
-    psk: "{{ vault_store_psk['0042'] }}"
-    start_action: start
-    dpd_action: restart
-    state: started
-    wait: true
-    wait_timeout: 45
+# The tasks of this block take store 42's tunnel from module_defaults: its name and key, the cloud
+# side's address, identity and subnet, and the same of the store's router.
+- name: Tunnel from the cloud POS instance to store 42's router
+  module_defaults:
+    poscloud.fleet.ipsec_tunnel:
+      name: store-0042
+      psk: "{{ vault_store_psk['0042'] }}"
+      local_addrs: [198.51.100.10]
+      local_id: pos-cloud.example.com
+      local_ts: [10.201.0.0/24]
+      remote_addrs: [203.0.113.42]
+      remote_id: store-0042.example.com
+      remote_ts: [10.42.0.0/24]
+  block:
+    - name: Bring it up, initiated by the cloud side
+      poscloud.fleet.ipsec_tunnel:
+        start_action: start
+        dpd_action: restart
+        state: started
+        wait: true
+        wait_timeout: 45
+
+    - name: What would a second subnet of the store change? (check mode with a diff; the key shows as <redacted>)
+      poscloud.fleet.ipsec_tunnel:
+        remote_ts: [10.42.0.0/24, 10.142.0.0/24]
+      check_mode: true
+      diff: true
+
+    - name: Take the tunnel down, keeping its configuration
+      poscloud.fleet.ipsec_tunnel:
+        state: stopped
 
 # The store routers are not in the inventory: the play runs over the stores' inventory data
 # and every task is delegated to the cloud instance, with the router's address given literally.
@@ -412,19 +428,6 @@ EXAMPLES = r'''
     wait: true
     wait_timeout: 120
 
-- name: What would change? (check mode with a diff; the key shows as <redacted>)
-  poscloud.fleet.ipsec_tunnel:
-    name: store-0042
-    local_addrs: [198.51.100.10]
-    remote_addrs: [203.0.113.42]
-    local_id: pos-cloud.example.com
-    remote_id: store-0042.example.com
-    local_ts: [10.201.0.0/24]
-    remote_ts: [10.42.0.0/24, 10.142.0.0/24]
-    psk: "{{ vault_store_psk['0042'] }}"
-  check_mode: true
-  diff: true
-
 - name: An old store router that only does AES-CBC with SHA-1 and MODP-1024 (warnings are reported)
   poscloud.fleet.ipsec_tunnel:
     name: store-0009
@@ -439,18 +442,6 @@ EXAMPLES = r'''
     esp_proposals: [aes256-sha1-modp1024]
     allow_weak_crypto: true
     state: started
-
-- name: Take the tunnel down, keeping its configuration
-  poscloud.fleet.ipsec_tunnel:
-    name: store-0042
-    local_addrs: [198.51.100.10]
-    remote_addrs: [203.0.113.42]
-    local_id: pos-cloud.example.com
-    remote_id: store-0042.example.com
-    local_ts: [10.201.0.0/24]
-    remote_ts: [10.42.0.0/24]
-    psk: "{{ vault_store_psk['0042'] }}"
-    state: stopped
 
 - name: Remove a closed store's tunnel
   poscloud.fleet.ipsec_tunnel:

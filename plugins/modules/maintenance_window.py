@@ -171,7 +171,7 @@ now:
   type: str
   sample: "2026-12-04T12:00:00Z"
 now_local:
-  description: The same in the store's time zone.
+  description: RV(now) as the store's wall-clock time, C(YYYY-MM-DD HH:MM) and the zone's abbreviation.
   returned: success
   type: str
   sample: 2026-12-04 13:00 CET
@@ -181,7 +181,7 @@ window_start:
   type: str
   sample: "2026-12-04T19:00:00Z"
 window_start_local:
-  description: The same in the store's time zone.
+  description: RV(window_start) as the store's wall-clock time, like RV(now_local); V(null) with it.
   returned: success
   type: str
   sample: 2026-12-04 20:00 CET
@@ -191,7 +191,7 @@ window_end:
   type: str
   sample: "2026-12-05T07:00:00Z"
 window_end_local:
-  description: The same in the store's time zone.
+  description: When that window ends on the store's clock, written as RV(now_local) is; V(null) when RV(window_end) is.
   returned: success
   type: str
   sample: 2026-12-05 08:00 CET

@@ -103,7 +103,9 @@ options:
     default: false
 seealso:
   - module: poscloud.fleet.image_snapshot
+    description: Commits a store's staged instance into the snapshot this module looks for.
   - module: poscloud.fleet.image_info
+    description: Lists the store's snapshots with their labels.
 '''
 
 EXAMPLES = r'''

@@ -43,7 +43,9 @@ options:
     required: true
 seealso:
   - module: poscloud.fleet.ipsec_tunnel_info
+    description: Every detail of the tunnels whose state the row sums up.
   - module: poscloud.fleet.stage_plan
+    description: Whether the store's instance runs the snapshot a staging would produce today.
 '''
 
 EXAMPLES = r'''
