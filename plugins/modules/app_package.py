@@ -79,10 +79,10 @@ import os
 import re
 import tarfile
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_bytes, sha256_file
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z
 
@@ -131,16 +131,12 @@ def pack(src, prefix):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type='path', required=True),
-            dest=dict(type='path', required=True),
-            prefix=dict(type='str', required=True),
-            expected_sha256=dict(type='str'),
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        src=dict(type='path', required=True),
+        dest=dict(type='path', required=True),
+        prefix=dict(type='str', required=True),
+        expected_sha256=dict(type='str'),
+    ))
     p = module.params
     if p['expected_sha256'] is not None and not re.match(r'[0-9a-fA-F]{64}\Z', p['expected_sha256']):
         module.fail_json(msg='expected_sha256: %r is not a SHA-256 (64 hex digits, as sha256sum prints it)'

@@ -174,10 +174,10 @@ import os
 import re
 import stat
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import manifest as mf
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 
 
 def volume_trees(module, paths, volumes):
@@ -202,25 +202,20 @@ def volume_trees(module, paths, volumes):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            paths=dict(type='list', elements='path', required=True),
-            root=dict(type='path', default='/'),
-            archive=dict(type='path'),
-            volumes=dict(type='dict'),
-            exclude=dict(type='list', elements='str', default=[]),
-            dest=dict(type='path'),
-            mode=dict(type='raw', default='0640'),
-            expect_digest=dict(type='str'),
-            expect_file=dict(type='path'),
-            cache=dict(type='path'),
-            return_entries=dict(type='bool', default=False),
-            **docker_argument_spec()
-        ),
-        mutually_exclusive=[('archive', 'volumes')],
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        paths=dict(type='list', elements='path', required=True),
+        root=dict(type='path', default='/'),
+        archive=dict(type='path'),
+        volumes=dict(type='dict'),
+        exclude=dict(type='list', elements='str', default=[]),
+        dest=dict(type='path'),
+        mode=dict(type='raw', default='0640'),
+        expect_digest=dict(type='str'),
+        expect_file=dict(type='path'),
+        cache=dict(type='path'),
+        return_entries=dict(type='bool', default=False),
+        **docker_argument_spec()
+    ), mutually_exclusive=[('archive', 'volumes')])
     p = module.params
     try:
         dest_mode = parse_mode(p['mode'], 'mode')

@@ -321,10 +321,10 @@ msg:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options, write_target
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, write_target
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import (
     ENVBLK_SIZE, GRUB_CFG_PATH, GRUBENV_PATH, HEALTH_ACTIONS, MODE_VARIABLES, TRIAL_ENTRY, GrubError)
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import (
@@ -575,22 +575,18 @@ class GrubBootTarget(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            grubenv=dict(type='path', default=GRUBENV_PATH),
-            grub_cfg=dict(type='path', default=GRUB_CFG_PATH),
-            target=dict(type='str'),
-            mode=dict(type='str', default='once', choices=list(MODE_VARIABLES)),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
-            health=dict(type='str', choices=list(HEALTH_ACTIONS)),
-            known_good=dict(type='str'),
-            restore=dict(type='dict'),
-            force=dict(type='bool', default=False),
-            use_grub_editenv=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        grubenv=dict(type='path', default=GRUBENV_PATH),
+        grub_cfg=dict(type='path', default=GRUB_CFG_PATH),
+        target=dict(type='str'),
+        mode=dict(type='str', default='once', choices=list(MODE_VARIABLES)),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
+        health=dict(type='str', choices=list(HEALTH_ACTIONS)),
+        known_good=dict(type='str'),
+        restore=dict(type='dict'),
+        force=dict(type='bool', default=False),
+        use_grub_editenv=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
+    ))
     GrubBootTarget(module).run()
 
 

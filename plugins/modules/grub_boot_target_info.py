@@ -242,10 +242,8 @@ kernel_entries:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import exit_with, fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.constants import GRUB_CFG_PATH, GRUBENV_PATH, GrubError
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.host import (
     boot_info, kernel_entry, probe_location, read_env, read_menu)
@@ -268,20 +266,12 @@ def gather(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            grubenv=dict(type='path', default=GRUBENV_PATH),
-            grub_cfg=dict(type='path', default=GRUB_CFG_PATH),
-            kernels=dict(type='list', elements='str', default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
-    try:
-        result = gather(module)
-    except GrubError as e:
-        module.fail_json(msg=to_native(e))
-    module.exit_json(changed=False, **result)
+    module = fleet_module(dict(
+        grubenv=dict(type='path', default=GRUBENV_PATH),
+        grub_cfg=dict(type='path', default=GRUB_CFG_PATH),
+        kernels=dict(type='list', elements='str', default=[]),
+    ))
+    exit_with(module, lambda: gather(module), [(GrubError, '')], changed=False)
 
 
 if __name__ == '__main__':

@@ -108,10 +108,10 @@ removed:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.image_archive import (
     PART_PREFIX,
     archive_image_id,
@@ -147,17 +147,12 @@ def export(api, name, path):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str'),
-            path=dict(type='path', required=True),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            **engine_argument_spec()
-        ),
-        required_if=[('state', 'present', ['name'])],
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        name=dict(type='str'),
+        path=dict(type='path', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        **engine_argument_spec()
+    ), required_if=[('state', 'present', ['name'])])
     p = module.params
     path = os.path.abspath(p['path'])
     if p['state'] == 'absent':

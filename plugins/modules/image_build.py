@@ -339,7 +339,6 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
@@ -349,8 +348,9 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     docker_argument_spec,
     label_change,
 )
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, check_path_options, parse_mode, remove_file
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_write, parse_mode, remove_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import BUILD_KINDS
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import (
     MediaError,
@@ -921,40 +921,36 @@ def remove_tree(path):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            tag=dict(type='str', default='latest'),
-            kind=dict(type='str', default='media', choices=list(BUILD_KINDS)),
-            suite=dict(type='str', default='bookworm'),
-            builder=dict(type='str', default=BUILDERS[0], choices=list(BUILDERS)),
-            variant=dict(type='str', default='minbase', choices=list(VARIANTS)),
-            components=dict(type='list', elements='str', default=['main']),
-            packages=dict(type='list', elements='str', default=[]),
-            mirror=dict(type='str'),
-            apt_sources=dict(type='list', elements='path', default=['/etc/apt/sources.list', '/etc/apt/sources.list.d']),
-            security_updates=dict(type='bool', default=True),
-            files=dict(type='list', elements='dict', default=[], options=dict(
-                dest=dict(type='str', required=True),
-                content=dict(type='str'),
-                src=dict(type='path'),
-                mode=dict(type='str', default='0644'),
-            )),
-            keyring=dict(type='path', default='/usr/share/keyrings/debian-archive-keyring.gpg'),
-            arch=dict(type='str'),
-            labels=dict(type='dict', default={}),
-            force=dict(type='bool', default=False),
-            work_dir=dict(type='path', default='/var/tmp/poscloud-fleet/build'),
-            package_cache=dict(type='path'),
-            download_timeout=dict(type='int', default=60),
-            download_tries=dict(type='int', default=3),
-            evidence_dir=dict(type='path'),
-            progress_file=dict(type='path'),
-            **docker_argument_spec()
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        name=dict(type='str', required=True),
+        tag=dict(type='str', default='latest'),
+        kind=dict(type='str', default='media', choices=list(BUILD_KINDS)),
+        suite=dict(type='str', default='bookworm'),
+        builder=dict(type='str', default=BUILDERS[0], choices=list(BUILDERS)),
+        variant=dict(type='str', default='minbase', choices=list(VARIANTS)),
+        components=dict(type='list', elements='str', default=['main']),
+        packages=dict(type='list', elements='str', default=[]),
+        mirror=dict(type='str'),
+        apt_sources=dict(type='list', elements='path', default=['/etc/apt/sources.list', '/etc/apt/sources.list.d']),
+        security_updates=dict(type='bool', default=True),
+        files=dict(type='list', elements='dict', default=[], options=dict(
+            dest=dict(type='str', required=True),
+            content=dict(type='str'),
+            src=dict(type='path'),
+            mode=dict(type='str', default='0644'),
+        )),
+        keyring=dict(type='path', default='/usr/share/keyrings/debian-archive-keyring.gpg'),
+        arch=dict(type='str'),
+        labels=dict(type='dict', default={}),
+        force=dict(type='bool', default=False),
+        work_dir=dict(type='path', default='/var/tmp/poscloud-fleet/build'),
+        package_cache=dict(type='path'),
+        download_timeout=dict(type='int', default=60),
+        download_tries=dict(type='int', default=3),
+        evidence_dir=dict(type='path'),
+        progress_file=dict(type='path'),
+        **docker_argument_spec()
+    ))
     MediaBuilder(module).run()
 
 

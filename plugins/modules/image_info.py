@@ -118,23 +118,18 @@ images:
       in_use: false
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import filter_argument_spec, list_images
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            all=dict(type='bool', default=False),
-            **dict(filter_argument_spec(), **docker_argument_spec())
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        all=dict(type='bool', default=False),
+        **dict(filter_argument_spec(), **docker_argument_spec())
+    ))
     docker = cli_for(module)
     try:
         docker.ping()

@@ -130,11 +130,10 @@ engine:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_file
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.image_archive import (
     archive_image_id,
     engine_argument_spec,
@@ -187,19 +186,14 @@ def load(api, p, archive, before):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            image_id=dict(type='str', required=True),
-            archive=dict(type='path'),
-            checksum=dict(type='str'),
-            remove_archive=dict(type='bool', default=True),
-            **engine_argument_spec()
-        ),
-        required_by=dict(archive=['checksum']),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        name=dict(type='str', required=True),
+        image_id=dict(type='str', required=True),
+        archive=dict(type='path'),
+        checksum=dict(type='str'),
+        remove_archive=dict(type='bool', default=True),
+        **engine_argument_spec()
+    ), required_by=dict(archive=['checksum']))
     p = module.params
     if not p['image_id'].startswith('sha256:') or not is_sha256(p['image_id'][len('sha256:'):]):
         module.fail_json(msg='image_id: %r is not an image id (sha256: and 64 hex digits)' % p['image_id'])

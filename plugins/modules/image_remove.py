@@ -90,11 +90,10 @@ guarded:
   sample: [{id: sha256:1b69b029b807..., tags: [store/12345678:latest], reason: used by container pos_12345678}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
     describe,
     filter_argument_spec,
@@ -105,16 +104,12 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.images import (
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            images=dict(type='list', elements='str', default=[]),
-            force=dict(type='bool', default=False),
-            skip_guarded=dict(type='bool', default=False),
-            **dict(filter_argument_spec(), **docker_argument_spec())
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        images=dict(type='list', elements='str', default=[]),
+        force=dict(type='bool', default=False),
+        skip_guarded=dict(type='bool', default=False),
+        **dict(filter_argument_spec(), **docker_argument_spec())
+    ))
     p = module.params
     if not (p['images'] or p['name'] or p['store'] or p['kind'] or p['labels']):
         module.fail_json(msg='give images, name, store, kind or labels to select what to remove; '

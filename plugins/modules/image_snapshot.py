@@ -206,12 +206,12 @@ import json
 import os
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, cli_for, docker_argument_spec, label_change
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write, check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import atomic_file, atomic_write
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX, sha256_bytes, sha256_file
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.media import MediaError, validate_repository
 from ansible_collections.poscloud.fleet.plugins.module_utils.snapshot import (
     SnapshotError,
@@ -440,28 +440,24 @@ class Snapshots(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type='str', default='present', choices=['present', 'pruned', 'exported', 'imported']),
-            container=dict(type='str'),
-            repository=dict(type='str'),
-            changes=dict(type='list', elements='str', default=[]),
-            pause=dict(type='bool', default=True),
-            store=dict(type='str'),
-            profile=dict(type='str'),
-            app_version=dict(type='str'),
-            media_sha256=dict(type='str'),
-            labels=dict(type='dict', default={}),
-            keep=dict(type='int', default=0),
-            image=dict(type='str'),
-            path=dict(type='path'),
-            sha256=dict(type='str'),
-            force=dict(type='bool', default=False),
-            **docker_argument_spec()
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        state=dict(type='str', default='present', choices=['present', 'pruned', 'exported', 'imported']),
+        container=dict(type='str'),
+        repository=dict(type='str'),
+        changes=dict(type='list', elements='str', default=[]),
+        pause=dict(type='bool', default=True),
+        store=dict(type='str'),
+        profile=dict(type='str'),
+        app_version=dict(type='str'),
+        media_sha256=dict(type='str'),
+        labels=dict(type='dict', default={}),
+        keep=dict(type='int', default=0),
+        image=dict(type='str'),
+        path=dict(type='path'),
+        sha256=dict(type='str'),
+        force=dict(type='bool', default=False),
+        **docker_argument_spec()
+    ))
     Snapshots(module).run()
 
 

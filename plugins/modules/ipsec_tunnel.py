@@ -601,11 +601,10 @@ peer_refusal:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.ike_log import peer_refusal
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.charon import (
     DATAPATHS, ESP_PROBE, ESP_SIGNS, RESTART, datapath_conf, esp_loaded, filelog_conf, same_settings)
@@ -1472,54 +1471,48 @@ CHARON_OPTIONS = dict(
 )
 
 
-def make_module(**kwargs):
+def make_module(argument_spec, **kwargs):
     try:
-        return AnsibleModule(**kwargs)
+        return fleet_module(argument_spec, **kwargs)
     except TypeError:
         # ansible-core checks a dict's suboptions even when the value is not a dict and fails with
         # a TypeError; without them it refuses such a value in a message naming the option.
-        kwargs['argument_spec']['charon'] = dict(type='dict')
-        return AnsibleModule(**kwargs)
+        argument_spec['charon'] = dict(type='dict')
+        return fleet_module(argument_spec, **kwargs)
 
 
 def main():
-    module = make_module(
-        argument_spec=dict(
-            name=dict(type='str'),
-            tunnels=dict(type='list', elements='dict', options=tunnel_options()),
-            charon=dict(type='dict', options=CHARON_OPTIONS),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped']),
-            local_addrs=dict(type='list', elements='str', default=list(DEFAULT_LOCAL_ADDRS)),
-            remote_addrs=dict(type='list', elements='str'),
-            local_id=dict(type='str'),
-            remote_id=dict(type='str'),
-            local_ts=dict(type='list', elements='str'),
-            remote_ts=dict(type='list', elements='str'),
-            auth=dict(type='str', default=DEFAULT_AUTH, choices=list(AUTH_METHODS)),
-            psk=dict(type='str', no_log=True),
-            local_cert=dict(type='str'),
-            remote_cacert=dict(type='str'),
-            ike_version=dict(type='int', default=DEFAULT_IKE_VERSION, choices=list(IKE_VERSIONS)),
-            ike_proposals=dict(type='list', elements='str', default=list(DEFAULT_IKE_PROPOSALS)),
-            esp_proposals=dict(type='list', elements='str', default=list(DEFAULT_ESP_PROPOSALS)),
-            dpd_delay=dict(type='int', default=DEFAULT_DPD_DELAY),
-            dpd_action=dict(type='str', default=DEFAULT_DPD_ACTION, choices=list(DPD_ACTIONS)),
-            start_action=dict(type='str', default=DEFAULT_START_ACTION, choices=list(START_ACTIONS)),
-            allow_weak_crypto=dict(type='bool', default=False),
-            restart_on_change=dict(type='bool', default=True),
-            wait=dict(type='bool', default=False),
-            wait_timeout=dict(type='int', default=30),
-            lock_timeout=dict(type='int', default=300),
-            swanctl_dir=dict(type='path', default='/etc/swanctl'),
-            log_path=dict(type='path'),
-            container=dict(type='str'),
-            **dict(swanctl_argument_spec(), **docker_argument_spec())
-        ),
-        mutually_exclusive=[('name', 'tunnels')],
-        required_one_of=[('name', 'tunnels')],
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = make_module(dict(
+        name=dict(type='str'),
+        tunnels=dict(type='list', elements='dict', options=tunnel_options()),
+        charon=dict(type='dict', options=CHARON_OPTIONS),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'started', 'stopped']),
+        local_addrs=dict(type='list', elements='str', default=list(DEFAULT_LOCAL_ADDRS)),
+        remote_addrs=dict(type='list', elements='str'),
+        local_id=dict(type='str'),
+        remote_id=dict(type='str'),
+        local_ts=dict(type='list', elements='str'),
+        remote_ts=dict(type='list', elements='str'),
+        auth=dict(type='str', default=DEFAULT_AUTH, choices=list(AUTH_METHODS)),
+        psk=dict(type='str', no_log=True),
+        local_cert=dict(type='str'),
+        remote_cacert=dict(type='str'),
+        ike_version=dict(type='int', default=DEFAULT_IKE_VERSION, choices=list(IKE_VERSIONS)),
+        ike_proposals=dict(type='list', elements='str', default=list(DEFAULT_IKE_PROPOSALS)),
+        esp_proposals=dict(type='list', elements='str', default=list(DEFAULT_ESP_PROPOSALS)),
+        dpd_delay=dict(type='int', default=DEFAULT_DPD_DELAY),
+        dpd_action=dict(type='str', default=DEFAULT_DPD_ACTION, choices=list(DPD_ACTIONS)),
+        start_action=dict(type='str', default=DEFAULT_START_ACTION, choices=list(START_ACTIONS)),
+        allow_weak_crypto=dict(type='bool', default=False),
+        restart_on_change=dict(type='bool', default=True),
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=30),
+        lock_timeout=dict(type='int', default=300),
+        swanctl_dir=dict(type='path', default='/etc/swanctl'),
+        log_path=dict(type='path'),
+        container=dict(type='str'),
+        **dict(swanctl_argument_spec(), **docker_argument_spec())
+    ), mutually_exclusive=[('name', 'tunnels')], required_one_of=[('name', 'tunnels')])
     if module.params['name'] is not None:
         try:
             validate_name(module.params['name'])

@@ -257,25 +257,20 @@ connections:
   sample: [store-0042, store-0077]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import docker_argument_spec
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.host import make_host, make_swanctl
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, swanctl_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.status import tunnel_status
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='list', elements='str'),
-            container=dict(type='str'),
-            **dict(swanctl_argument_spec(), **docker_argument_spec())
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        name=dict(type='list', elements='str'),
+        container=dict(type='str'),
+        **dict(swanctl_argument_spec(), **docker_argument_spec())
+    ))
     p = module.params
     host = make_host(module)
     swanctl = make_swanctl(module, host, None, lambda msg: module.fail_json(msg=msg))

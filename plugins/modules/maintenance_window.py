@@ -202,21 +202,15 @@ minimum_minutes:
   sample: 30
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
-
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import exit_with, fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.window import ARGUMENT_SPEC, WindowError, answer
 
 
 def main():
     # The action plugin answers on the controller; this runs only when the module is called on a
     # host directly (then with that host's clock and time zone database).
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = answer(module.params)
-    except WindowError as e:
-        module.fail_json(msg=to_native(e))
-    module.exit_json(changed=False, **result)
+    module = fleet_module(ARGUMENT_SPEC)
+    exit_with(module, lambda: answer(module.params), [(WindowError, '')], changed=False)
 
 
 if __name__ == '__main__':

@@ -81,9 +81,9 @@ volumes:
   sample: {"/var/lib/pos": "pos_12345678_var_lib_pos"}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
     ProfileError,
     data_volumes,
@@ -94,15 +94,12 @@ from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            profile=dict(type='dict', required=True),
-            store_id=dict(type='str'),
-            store_id_pattern=dict(type='str', default='^[0-9]{8}$'),
-            volume_prefix=dict(type='str'),
-        ),
-        supports_check_mode=True,
-    )
+    module = fleet_module(dict(
+        profile=dict(type='dict', required=True),
+        store_id=dict(type='str'),
+        store_id_pattern=dict(type='str', default='^[0-9]{8}$'),
+        volume_prefix=dict(type='str'),
+    ))
     p = module.params
     result = {'changed': False}
     try:

@@ -175,10 +175,9 @@ objects_removed:
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import release as rel
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import sha256_file, sha256_stream
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import exit_with, fleet_module
 
 SHA_RE = re.compile(r'[0-9a-fA-F]{64}\Z')
 
@@ -334,24 +333,15 @@ class ReleaseManager(object):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type='str', choices=['present', 'rolled_back'], default='present'),
-            src=dict(type='path'),
-            sha256=dict(type='str'),
-            to=dict(type='str', default='previous'),
-            keep=dict(type='int', default=10),
-            **rel.store_argument_spec()
-        ),
-        required_if=[('state', 'present', ['src'])],
-        supports_check_mode=True,
-    )
-    check_path_options(module)
-    try:
-        result = ReleaseManager(module).run()
-    except (rel.ReleaseError, ValueError) as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(**result)
+    module = fleet_module(dict(
+        state=dict(type='str', choices=['present', 'rolled_back'], default='present'),
+        src=dict(type='path'),
+        sha256=dict(type='str'),
+        to=dict(type='str', default='previous'),
+        keep=dict(type='int', default=10),
+        **rel.store_argument_spec()
+    ), required_if=[('state', 'present', ['src'])])
+    exit_with(module, lambda: ReleaseManager(module).run(), [((rel.ReleaseError, ValueError), '')])
 
 
 if __name__ == '__main__':

@@ -85,22 +85,17 @@ pending:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.poscloud.fleet.plugins.module_utils import release as rel
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            at=dict(type='str', default=''),
-            verify=dict(type='bool', default=False),
-            full_history=dict(type='bool', default=False),
-            **rel.store_argument_spec()
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        at=dict(type='str', default=''),
+        verify=dict(type='bool', default=False),
+        full_history=dict(type='bool', default=False),
+        **rel.store_argument_spec()
+    ))
     p = module.params
     if not p['store'].startswith('/'):
         module.fail_json(msg='store: %r is not an absolute path on the machine' % p['store'])

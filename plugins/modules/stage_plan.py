@@ -166,11 +166,11 @@ current:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_api import reader
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import DockerError, docker_argument_spec
 from ansible_collections.poscloud.fleet.plugins.module_utils.common import LABEL_PREFIX
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import exit_with
 from ansible_collections.poscloud.fleet.plugins.module_utils.profile import (
     ProfileError, profile_digest, validate_profile)
 from ansible_collections.poscloud.fleet.plugins.module_utils.stage import (
@@ -234,13 +234,8 @@ def main():
     )
     p = module.params
     docker = reader(module, module.run_command)
-    try:
-        result = plan(docker, p)
-    except ProfileError as e:
-        module.fail_json(msg='profile %s: %s' % ((p['profile'] or {}).get('name', '?'), to_native(e)))
-    except DockerError as e:
-        module.fail_json(msg=to_native(e))
-    module.exit_json(changed=False, **result)
+    exit_with(module, lambda: plan(docker, p), [(ProfileError, 'profile %s: ' % (p['profile'] or {}).get('name', '?')),
+                                                (DockerError, '')], changed=False)
 
 
 if __name__ == '__main__':

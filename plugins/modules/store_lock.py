@@ -133,10 +133,8 @@ lock:
   sample: /var/lib/poscloud-fleet/stores/12345678/lock
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import exit_with, fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.lock import LockError, acquire, lock_path, read_owner, release
 
 
@@ -158,26 +156,17 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            store=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
-            operation=dict(type='str', default='operation'),
-            takeover=dict(type='bool', default=False),
-            state_dir=dict(type='path', default='/var/lib/poscloud-fleet/stores'),
-            owner=dict(type='dict'),
-            takeover_of=dict(type='str'),
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
-    try:
-        result = run(module)
-    except LockError as e:
-        module.fail_json(msg=to_native(e))
-    except (IOError, OSError) as e:
-        module.fail_json(msg='the lock of store %s could not be read or written: %s' % (module.params['store'], to_native(e)))
-    module.exit_json(**result)
+    module = fleet_module(dict(
+        store=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'query']),
+        operation=dict(type='str', default='operation'),
+        takeover=dict(type='bool', default=False),
+        state_dir=dict(type='path', default='/var/lib/poscloud-fleet/stores'),
+        owner=dict(type='dict'),
+        takeover_of=dict(type='str'),
+    ))
+    exit_with(module, lambda: run(module), [(LockError, ''),
+                                            ((IOError, OSError), 'the lock of store %s could not be read or written: ' % module.params['store'])])
 
 
 if __name__ == '__main__':

@@ -90,12 +90,11 @@ cutover:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.poscloud.fleet.plugins.module_utils.fileops import check_path_options
 from ansible_collections.poscloud.fleet.plugins.module_utils.docker_cli import (
     DockerError, cli_for, docker_argument_spec)
+from ansible_collections.poscloud.fleet.plugins.module_utils.fleet_module import fleet_module
 from ansible_collections.poscloud.fleet.plugins.module_utils.store_status import (
     instance_row, last_backup, last_cutover, tunnels_row)
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.runner import DaemonError, Swanctl
@@ -118,18 +117,14 @@ def read_tunnels(docker, container):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            store=dict(type='str', required=True),
-            container=dict(type='str', required=True),
-            tunnels=dict(type='bool', default=True),
-            backup_dir=dict(type='path', required=True),
-            state_dir=dict(type='path', required=True),
-            **docker_argument_spec()
-        ),
-        supports_check_mode=True,
-    )
-    check_path_options(module)
+    module = fleet_module(dict(
+        store=dict(type='str', required=True),
+        container=dict(type='str', required=True),
+        tunnels=dict(type='bool', default=True),
+        backup_dir=dict(type='path', required=True),
+        state_dir=dict(type='path', required=True),
+        **docker_argument_spec()
+    ))
     p = module.params
     docker = cli_for(module)
     try:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.poscloud.fleet.plugins.modules import data_manifest
 
 
@@ -202,7 +204,7 @@ def engine(monkeypatch, tmp_path):
             return 1, '', 'Error response from daemon: get %s: no such volume' % unknown[0]
         return 0, ''.join('%s %s\n' % (n, folders[n]) for n in names), ''
 
-    monkeypatch.setattr(data_manifest.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     return folders, calls
 
 

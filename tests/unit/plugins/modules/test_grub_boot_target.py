@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.devices import assess_env_location
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.envblock import EnvBlock, parse_envblock
 from ansible_collections.poscloud.fleet.plugins.module_utils.grub.host import kernel_entry, sys_device_chain
@@ -50,8 +52,8 @@ class Host(object):
 @pytest.fixture
 def host(monkeypatch):
     state = Host(PLAIN)
-    real_run = grub_boot_target.AnsibleModule.run_command
-    real_bin = grub_boot_target.AnsibleModule.get_bin_path
+    real_run = basic.AnsibleModule.run_command
+    real_bin = basic.AnsibleModule.get_bin_path
 
     def run_command(self, args, **kwargs):
         state.calls.append(list(args))
@@ -68,9 +70,9 @@ def host(monkeypatch):
     def warn(self, msg):
         state.warnings.append(msg)
 
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'get_bin_path', get_bin_path)
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'warn', warn)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', warn)
     return state
 
 
@@ -191,7 +193,7 @@ def test_absent_clears_only_the_matching_entry(boot, host):
 
 def test_query_changes_nothing(boot, host, monkeypatch):
     deprecated = []
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'deprecate',
+    monkeypatch.setattr(basic.AnsibleModule, 'deprecate',
                         lambda self, msg, **kw: deprecated.append(dict(kw, msg=msg)))
     before = (boot / 'grubenv').read_bytes()
     kind, result = run(boot, state='query')
@@ -400,7 +402,7 @@ def test_grub_editenv_and_builtin_writer_give_the_same_bytes(tmp_path, host):
 
 
 def test_always_fails_without_grub_editenv(boot, host, monkeypatch):
-    monkeypatch.setattr(grub_boot_target.AnsibleModule, 'get_bin_path',
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda self, name, *a, **k: '/usr/bin/' + name if name in ('findmnt', 'lsblk') else None)
     kind, result = run(boot, target='0', use_grub_editenv='always')
     assert kind == 'fail' and 'neither grub-editenv nor grub2-editenv' in result['msg']

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.poscloud.fleet.plugins.modules import image_build
 from ansible_collections.poscloud.fleet.tests.unit.harness import run_module
 
@@ -51,8 +53,8 @@ class Engine(object):
 
 
 def run(monkeypatch, engine, check_mode=False, **args):
-    monkeypatch.setattr(image_build.AnsibleModule, 'run_command', lambda self, cmd, **kw: engine(cmd, **kw))
-    monkeypatch.setattr(image_build.AnsibleModule, 'get_bin_path',
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, cmd, **kw: engine(cmd, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
                         lambda self, name, *a, **kw: None if name in MISSING else '/usr/bin/' + name)
     params = dict(name='poscloud/media', packages=['python3'], mirror='http://m.example.test/debian',
                   apt_sources=[], security_updates=False, keyring=__file__)

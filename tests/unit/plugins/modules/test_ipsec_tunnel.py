@@ -13,6 +13,8 @@ import stat
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.poscloud.fleet.plugins.module_utils import fileops
 from ansible_collections.poscloud.fleet.plugins.module_utils.swanctl.parse import parse_vici_pretty
 from ansible_collections.poscloud.fleet.plugins.modules import ipsec_tunnel, ipsec_tunnel_info
@@ -212,8 +214,7 @@ def daemon(tmp_path, monkeypatch):
     (swanctl_dir / 'conf.d').mkdir(parents=True)
     (swanctl_dir / 'swanctl.conf').write_text('include conf.d/*.conf\n')
     d = Daemon(str(swanctl_dir))
-    for mod in (ipsec_tunnel, ipsec_tunnel_info):
-        monkeypatch.setattr(mod.AnsibleModule, 'run_command', lambda self, cmd, **kw: d(cmd, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, cmd, **kw: d(cmd, **kw))
     return d
 
 
@@ -413,7 +414,7 @@ def test_initiation_under_way_is_waited_for_not_duplicated(daemon, monkeypatch):
             if len(polls) == 3:
                 sa.update(state='ESTABLISHED', child_state='INSTALLED', tasks=[])
         return daemon(cmd, **kw)
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', list_sas_then_up)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', list_sas_then_up)
     taps = []
     monkeypatch.setattr(ipsec_tunnel, 'ViciLogTap', fake_tap(taps, ''))
     out = run(daemon, state='started', wait=True)
@@ -503,7 +504,7 @@ def test_new_key_alone_does_not_restart_an_established_sa(daemon):
 def test_settings_change_without_restart_warns(daemon, monkeypatch):
     run(daemon, state='started')
     warnings = []
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     out = run(daemon, state='started', restart_on_change=False, dpd_delay=60)
     assert out.result['actions'] == ['write conf.d/store-0042.conf', 'load-creds', 'load-conns']
     assert any('previous settings' in w for w in warnings)
@@ -545,7 +546,7 @@ def test_absent_without_daemon_still_removes_the_files(daemon, monkeypatch):
     run(daemon)
     daemon.reachable = False
     warnings = []
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     out = run(daemon, state='absent')
     assert out.kind == 'exit'
     assert out.result['changed'] is True
@@ -738,7 +739,7 @@ def real_daemon_output(daemon, monkeypatch):
         cmd = untimed(cmd)[1]
         daemon.calls.append(cmd)
         return 0, answers[cmd[1]], ''
-    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', answer)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', answer)
     return daemon
 
 
@@ -780,7 +781,7 @@ def test_info_fails_cleanly_on_output_it_cannot_read(daemon, monkeypatch):
     def answer(self, cmd, **kw):
         cmd = untimed(cmd)[1]
         return 0, (garbled if cmd[1] == '--list-sas' else fixture('list-conns-two.pretty')), ''
-    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', answer)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', answer)
     out = run(daemon, module=ipsec_tunnel_info)
     assert out.kind == 'fail'
     assert 'swanctl --list-sas --pretty --noblock printed output that cannot be read' in out.result['msg']
@@ -846,7 +847,7 @@ def test_a_swanctl_call_that_hangs_fails_with_a_clear_message(daemon, monkeypatc
         if cmd[1] == '--load-conns':
             return 124, '', ''
         return daemon(['timeout', '--kill-after=5', str(seconds)] + cmd, **kw)
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', hung)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', hung)
     out = run(daemon)
     assert out.kind == 'fail'
     assert 'swanctl --load-conns did not finish within 60 s' in out.result['msg']
@@ -854,7 +855,7 @@ def test_a_swanctl_call_that_hangs_fails_with_a_clear_message(daemon, monkeypatc
 
 
 def test_info_fails_with_a_clear_message_when_swanctl_hangs(daemon, monkeypatch):
-    monkeypatch.setattr(ipsec_tunnel_info.AnsibleModule, 'run_command', lambda self, cmd, **kw: (137, '', ''))
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, cmd, **kw: (137, '', ''))
     out = run(daemon, module=ipsec_tunnel_info)
     assert out.kind == 'fail' and 'swanctl --list-conns did not finish within 60 s' in out.result['msg']
 
@@ -908,7 +909,7 @@ class Host(object):
 @pytest.fixture
 def host(daemon, monkeypatch):
     h = Host(daemon)
-    monkeypatch.setattr(ipsec_tunnel.AnsibleModule, 'run_command', lambda self, cmd, **kw: h(cmd, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, cmd, **kw: h(cmd, **kw))
     return h
 
 
