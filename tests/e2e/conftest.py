@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import testinfra
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lablib import BIN, LAB, ROOT, ansible_env, json_output as _json  # noqa: E402,F401 pylint: disable=wrong-import-position,unused-import
@@ -132,6 +133,18 @@ def lab():
     return Lab()
 
 
+def lab_host(container):
+    """A lab container as a testinfra host (its docker backend): its files, packages, processes and
+    sockets read as such, and commands run in it with ``run`` and ``check_output``."""
+    return testinfra.get_host('docker://' + container)
+
+
+def answers_health(container):
+    """True when the POS application in the container answers its health URL."""
+    return lab_host(container).run(
+        'python3 -c "import urllib.request; urllib.request.urlopen(\'http://127.0.0.1:8080/health\', timeout=3)"').rc == 0
+
+
 def instance_current(store_id):
     """True when the store's router, physical server and cloud instance run, the instance runs the
     store's latest snapshot and its application answers: what lab.yml, stage_pos.yml and
@@ -145,10 +158,7 @@ def instance_current(store_id):
     latest = out('image', 'inspect', '-f', '{{.Id}}', 'poscloud/store-%s:latest' % store_id)
     if out('inspect', '-f', '{{.Image}}', 'pos_%s' % store_id) != latest:
         return False
-    probe = subprocess.run(['docker', 'exec', 'pos_%s' % store_id, 'python3', '-c',
-                            "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=3)"],
-                           capture_output=True, check=False)
-    return probe.returncode == 0
+    return answers_health('pos_%s' % store_id)
 
 
 def task_results(output, name_part):

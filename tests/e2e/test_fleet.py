@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, failures, webhook
+from conftest import ROOT, answers_health, failures, lab_host, webhook
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from browser import render  # noqa: E402 pylint: disable=wrong-import-position
@@ -35,15 +35,11 @@ def running_image(host):
 
 
 def has_less(host):
-    return subprocess.run(['docker', 'exec', 'pos_' + host.split('_')[1], 'dpkg', '-s', 'less'],
-                          capture_output=True, check=False).returncode == 0
+    return lab_host('pos_' + host.split('_')[1]).package('less').is_installed
 
 
 def healthy(host):
-    proc = subprocess.run(['docker', 'exec', 'pos_' + host.split('_')[1], 'python3', '-c',
-                           "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=3)"],
-                          capture_output=True, check=False)
-    return proc.returncode == 0
+    return answers_health('pos_' + host.split('_')[1])
 
 
 def summary(name='fleet-update.json'):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BIN, LAB, ROOT, ansible_env, failures, instance_current, task_results
+from conftest import BIN, LAB, ROOT, ansible_env, failures, instance_current, lab_host, task_results
 
 STORE = 'store_12345678'
 STORE_ID = '12345678'
@@ -202,8 +202,10 @@ def test_the_psk_appears_nowhere(lab, tunnel_up, tmp_path):
     assert len(save.stdout) > 10 * 2 ** 20
     assert secret.encode() not in save.stdout, 'the PSK is in an image layer'
     # 3. The key is where it belongs: only in the instance's secrets files (mode 0600).
-    modes = lab.docker('exec', POS, 'sh', '-c', 'stat -c "%a %n" /etc/swanctl/conf.d/*.secrets.conf')
-    assert all(line.startswith('600 ') for line in modes.splitlines())
+    pos = lab_host(POS)
+    secrets_files = [pos.file('/etc/swanctl/conf.d/' + name) for name in pos.file('/etc/swanctl/conf.d').listdir()
+                     if name.endswith('.secrets.conf')]
+    assert secrets_files and all(f.mode == 0o600 and f.user == 'root' for f in secrets_files)
 
 
 def test_test_print_reaches_the_store_printer_through_the_tunnel(lab, tunnel_up):
