@@ -49,8 +49,13 @@ def test_controller_requirements_are_pinned_with_hashes():
     for entry in direct:
         assert entry[0] in names, entry[0]
         assert entry[:2] in pins, entry[:2]
-    # Tools no tier uses are not installed.
-    assert not names & {'pytest-xdist', 'execnet', 'pytest-testinfra'}
+    # Tools no tier uses are not installed; testinfra is, and the Molecule verifiers and the
+    # end-to-end tests use it.
+    assert not names & {'pytest-xdist', 'execnet'}
+    assert 'pytest-testinfra' in names
+    users = [os.path.join(d, f) for top in ('molecule', os.path.join('tests', 'e2e'))
+             for d, dummy, files in os.walk(os.path.join(ROOT, top)) for f in files if f.endswith('.py')]
+    assert any('testinfra' in read(os.path.relpath(path, ROOT)) for path in users)
 
 
 def test_setup_installs_with_require_hashes():
