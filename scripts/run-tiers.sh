@@ -61,7 +61,19 @@ tier_e2e() {
   echo "e2e: cutover stream rc $a, other stream rc $b"
   [ "$a" -eq 0 ] && [ "$b" -eq 0 ]
 }
-tier_boot()       { "${pytest[@]}" tests/boot -v --durations=8; }
+# The boot tier has a limit of its own (POSCLOUD_BOOT_MINUTES, 70 by default), so that a machine
+# that hangs ends the suite inside CI's limit with the machines' consoles printed; each playbook of
+# the tier has its own limit too (tests/boot/conftest.py).
+tier_boot() {
+  local minutes=${POSCLOUD_BOOT_MINUTES:-70} rc
+  timeout --kill-after=30 "${minutes}m" "${pytest[@]}" tests/boot -v --durations=8; rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "boot: stopped after $minutes minutes; the machines' serial consoles end with:"
+    python -c 'import sys; sys.path.insert(0, "tests/boot"); import conftest; print(conftest.consoles(25))'
+    ansible-playbook -i "$inventory" playbooks/boot_lab.yml -e boot_lab_state=down >/dev/null 2>&1
+  fi
+  return "$rc"
+}
 
 # cpu_ticks: the machine's busy and total CPU time so far, in clock ticks (from /proc/stat).
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
